@@ -1,0 +1,10 @@
+# The libraries layerwise builds on, found the same way by the project itself and by
+# layerwiseConfig.cmake in a consumer project. xtensor-blas looks for BLAS and LAPACK;
+# we ask for OpenBLAS unless the user chose another vendor.
+include(CMakeFindDependencyMacro)
+if(NOT DEFINED BLA_VENDOR)
+  set(BLA_VENDOR OpenBLAS)
+endif()
+find_dependency(xtl)
+find_dependency(xtensor)
+find_dependency(xtensor-blas)

@@ -1,0 +1,62 @@
+// layerwise/compose/repeat.hpp — N copies of one block, each with its own parameters.
+//
+//   forward:  h_0 = x,  h_n = block_n(h_{n-1}),  y = h_N
+//   backward: g_N = dy, g_{n-1} = block_n.backward(g_n), dx = g_0
+//
+// The copies live in a std::array of one type and run in a loop: Repeat<50, ...>
+// instantiates the block once, so a deep network compiles as fast as a shallow one.
+#pragma once
+
+#include "sequential.hpp"
+
+#include <array>
+
+namespace layerwise {
+
+namespace detail {
+template <std::size_t In, std::size_t Out>
+struct repeat_width_check {
+    static_assert(In == Out,
+                  "layerwise: Repeat<N, ...> with N > 1 needs a block whose output width equals its input "
+                  "width, since each copy feeds the next (the compiler names In and Out in repeat_width_check<In, Out>)");
+    static constexpr bool ok = true;
+};
+}  // namespace detail
+
+template <std::size_t N, class... Layers>
+class Repeat {
+    static_assert(N > 0, "layerwise: Repeat<N, ...> needs N > 0");
+
+public:
+    using Block = Sequential<Layers...>;
+    using scalar_type = typename Block::scalar_type;
+    using Matrix = layerwise::Matrix<scalar_type>;
+    template <class U>
+    using rebind = Repeat<N, typename Layers::template rebind<U>...>;
+    static_assert(detail::repeat_width_check<Block::in_features, (N > 1 ? Block::out_features : Block::in_features)>::ok);
+    static constexpr std::size_t in_features = Block::in_features;
+    static constexpr std::size_t out_features = Block::out_features;
+    static constexpr std::size_t parameter_count = N * Block::parameter_count;
+    static constexpr std::size_t repeats = N;
+
+    const Matrix& forward(const Matrix& x, Mode mode) {
+        const Matrix* h = &x;
+        for (auto& block : blocks) h = &block.forward(*h, mode);
+        return *h;
+    }
+
+    const Matrix& backward(const Matrix& dy) {
+        const Matrix* g = &dy;
+        for (std::size_t n = N; n-- > 0;) g = &blocks[n].backward(*g);
+        return *g;
+    }
+
+    template <class F>
+    void visit_children(F&& f) {
+        for (auto& block : blocks) f(block);
+    }
+
+    std::array<Block, N> blocks;
+};
+
+}  // namespace layerwise

@@ -1,0 +1,70 @@
+// layerwise/compose/residual.hpp — a skip connection around a block (He et al. 2016).
+//
+//   forward:  y  = x + F(x)                F = Sequential<Layers...>, which must map N to N
+//   backward: dx = dy + F.backward(dy)     the identity path hands dy straight to x: the
+//                                          reason deep residual stacks keep their gradients
+#pragma once
+
+#include "sequential.hpp"
+
+namespace layerwise {
+
+namespace detail {
+template <std::size_t In, std::size_t Out>
+struct residual_width_check {
+    static_assert(In == Out,
+                  "layerwise: Residual<...> needs a block whose output width equals its input width, because "
+                  "y = x + F(x) adds them (the compiler names In and Out in residual_width_check<In, Out>)");
+    static constexpr bool ok = true;
+};
+}  // namespace detail
+
+template <class... Layers>
+class Residual {
+public:
+    using Block = Sequential<Layers...>;
+    using scalar_type = typename Block::scalar_type;
+    using Matrix = layerwise::Matrix<scalar_type>;
+    template <class U>
+    using rebind = Residual<typename Layers::template rebind<U>...>;
+    static_assert(detail::residual_width_check<Block::in_features, Block::out_features>::ok);
+    static constexpr std::size_t in_features = Block::in_features;
+    static constexpr std::size_t out_features = Block::out_features;
+    static constexpr std::size_t parameter_count = Block::parameter_count;
+    static constexpr std::string_view keras_name = "add";  // Keras' Add layer, listed after the block
+    static constexpr std::string_view keras_class = "Add";
+
+    const Matrix& forward(const Matrix& x, Mode mode) {
+        const Matrix& fx = block.forward(x, mode);
+        ensure_shape(y_, x.shape(0), x.shape(1));
+        const scalar_type* a = x.data();
+        const scalar_type* b = fx.data();
+        scalar_type* out = y_.data();
+        for (std::size_t k = 0, n = x.size(); k < n; ++k) out[k] = a[k] + b[k];  // y = x + F(x)
+        return y_;
+    }
+
+    const Matrix& backward(const Matrix& dy) {
+        require_shape(dy, y_.shape(0), y_.shape(1), "Residual backward", "dy");
+        const Matrix& dfx = block.backward(dy);
+        ensure_shape(dx_, dy.shape(0), dy.shape(1));
+        const scalar_type* a = dy.data();
+        const scalar_type* b = dfx.data();
+        scalar_type* dx = dx_.data();
+        for (std::size_t k = 0, n = dy.size(); k < n; ++k) dx[k] = a[k] + b[k];  // dx = dy + dF/dx^T dy
+        return dx_;
+    }
+
+    template <class F>
+    void visit_children(F&& f) { f(block); }
+    template <class F>
+    void visit_parameters(F&&) {}
+
+    Block block;
+
+private:
+    Matrix y_;   // y: (B x N)
+    Matrix dx_;  // dx: (B x N)
+};
+
+}  // namespace layerwise

@@ -1,0 +1,120 @@
+// layerwise/compose/sequential.hpp — layers applied one after another.
+//
+//   forward:  h_0 = x,  h_k = layer_k(h_{k-1}),  y = h_K
+//   backward: g_K = dy, g_{k-1} = layer_k.backward(g_k), dx = g_0   (the chain rule, in reverse)
+//
+// The layers live in a std::tuple; forward is one pack expansion over them and backward
+// one over the reversed index sequence: no recursion, so a Sequential of K layers costs
+// K instantiations, not K nested ones.
+#pragma once
+
+#include "../concepts.hpp"
+
+#include <array>
+#include <tuple>
+#include <utility>
+
+namespace layerwise {
+
+namespace detail {
+
+struct Link {
+    std::size_t index = 0;     // the layer that does not fit (0-based), or 0 when all fit
+    std::size_t produced = 0;  // the width reaching it
+    std::size_t expected = 0;  // the width it takes
+};
+
+// Walks the widths from input to output; any_width layers pass the width through.
+template <std::size_t K>
+consteval Link first_bad_link(const std::array<std::size_t, K>& in, const std::array<std::size_t, K>& out) {
+    std::size_t width = any_width;
+    for (std::size_t k = 0; k < K; ++k) {
+        if (in[k] != any_width && width != any_width && in[k] != width) return {k, width, in[k]};
+        if (out[k] != any_width) width = out[k];
+    }
+    return {};
+}
+
+template <std::size_t K>
+consteval std::size_t first_width(const std::array<std::size_t, K>& in, const std::array<std::size_t, K>& out) {
+    for (std::size_t k = 0; k < K; ++k)
+        if (in[k] != any_width || out[k] != any_width) return in[k];
+    return any_width;
+}
+
+template <std::size_t K>
+consteval std::size_t last_width(const std::array<std::size_t, K>& out) {
+    for (std::size_t k = K; k-- > 0;)
+        if (out[k] != any_width) return out[k];
+    return any_width;
+}
+
+// Instantiated with the first link that does not fit, so the compiler's note names the
+// layer's position and both widths: shape_mismatch<Layer, Produced, Expected>.
+template <std::size_t Layer, std::size_t Produced, std::size_t Expected>
+struct shape_mismatch {
+    static_assert(Produced == Expected,
+                  "layerwise: shape mismatch in Sequential: layer number `Layer` (0-based) takes `Expected` "
+                  "features but the layers before it produce `Produced` (the compiler names all three in "
+                  "shape_mismatch<Layer, Produced, Expected>)");
+    static constexpr bool ok = true;
+};
+
+}  // namespace detail
+
+template <class... Layers>
+class Sequential {
+    static_assert(sizeof...(Layers) > 0, "layerwise: Sequential<> needs at least one layer");
+    static_assert((check_layer<Layers>() && ...));
+
+    using First = std::tuple_element_t<0, std::tuple<Layers...>>;
+    static constexpr std::size_t K = sizeof...(Layers);
+    static constexpr std::array<std::size_t, K> ins_{Layers::in_features...};
+    static constexpr std::array<std::size_t, K> outs_{Layers::out_features...};
+    static constexpr detail::Link bad_ = detail::first_bad_link(ins_, outs_);
+    static_assert(detail::shape_mismatch<bad_.index, bad_.produced, bad_.expected>::ok);
+
+public:
+    using scalar_type = typename First::scalar_type;
+    static_assert((std::is_same_v<typename Layers::scalar_type, scalar_type> && ...),
+                  "layerwise: all layers of a network must share one scalar type; write Net::rebind<double> "
+                  "to get the whole network in double");
+    template <class U>
+    using rebind = Sequential<typename Layers::template rebind<U>...>;
+    using Matrix = layerwise::Matrix<scalar_type>;
+
+    static constexpr std::size_t in_features = detail::first_width(ins_, outs_);
+    static constexpr std::size_t out_features = detail::last_width(outs_);
+    static constexpr std::size_t parameter_count = (Layers::parameter_count + ...);
+    static constexpr std::size_t size = K;
+
+    const Matrix& forward(const Matrix& x, Mode mode) {
+        if (x.shape(0) == 0) throw std::invalid_argument("layerwise: forward: the batch is empty (0 rows)");
+        const Matrix* h = &x;
+        std::apply([&](auto&... layer) { ((h = &layer.forward(*h, mode)), ...); }, layers_);
+        return *h;
+    }
+
+    const Matrix& backward(const Matrix& dy) {
+        const Matrix* g = &dy;
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((g = &std::get<K - 1 - I>(layers_).backward(*g)), ...);
+        }(std::make_index_sequence<K>{});
+        return *g;
+    }
+
+    template <class F>
+    void visit_children(F&& f) {
+        std::apply([&](auto&... layer) { (f(layer), ...); }, layers_);
+    }
+
+    template <std::size_t I>
+    auto& layer() { return std::get<I>(layers_); }
+    template <std::size_t I>
+    const auto& layer() const { return std::get<I>(layers_); }
+
+private:
+    std::tuple<Layers...> layers_;
+};
+
+}  // namespace layerwise

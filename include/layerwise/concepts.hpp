@@ -1,0 +1,114 @@
+// layerwise/concepts.hpp — what a layer is.
+//
+// A layer is a class with
+//   scalar_type                           float or double
+//   in_features, out_features             widths known at compile time; any_width (0)
+//                                         for layers that keep whatever width they get
+//   parameter_count                       as Keras counts it (moving statistics included)
+//   forward(x, mode)  -> const Matrix&    x: (batch x in)   -> y: (batch x out)
+//   backward(dy)      -> const Matrix&    dy: (batch x out) -> dx: (batch x in); also
+//                                         overwrites the layer's parameter gradients
+//   rebind<U>                             the same layer with scalar type U
+// The returned references point into buffers the layer owns; they stay valid until
+// the layer's next forward (or backward). A layer may keep a reference to its input x
+// for backward, so x must stay alive, unchanged, until backward has run. Leaf layers also describe themselves for
+// summaries and Keras-style names (keras_name, keras_class) and visit their
+// parameters (visit_parameters). Composite layers visit their children instead.
+#pragma once
+
+#include "tensor.hpp"
+
+#include <concepts>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+namespace layerwise {
+
+/// Which pass a forward call belongs to. BatchNorm is the layer that cares: batch
+/// statistics (and a moving-average update) in train, moving statistics in inference.
+enum class Mode { train, inference };
+
+/// The width of a layer that keeps its input's width (activations, width-agnostic blocks).
+inline constexpr std::size_t any_width = 0;
+
+namespace detail {
+// Lets a visitor accept any of the arguments it is given (used in the concept below).
+struct any_visitor {
+    template <class... A>
+    void operator()(A&&...) const {}
+};
+}  // namespace detail
+
+// One requirement per concept, so that each can be checked by its own static_assert
+// with a message that says what is missing.
+template <class L>
+concept HasScalarType = std::floating_point<typename L::scalar_type>;
+
+template <class L>
+concept HasWidths = requires {
+    { L::in_features } -> std::convertible_to<std::size_t>;
+    { L::out_features } -> std::convertible_to<std::size_t>;
+    { L::parameter_count } -> std::convertible_to<std::size_t>;
+};
+
+template <class L>
+concept HasForward = requires(L& l, const Matrix<typename L::scalar_type>& x, Mode m) {
+    { l.forward(x, m) } -> std::same_as<const Matrix<typename L::scalar_type>&>;
+};
+
+template <class L>
+concept HasBackward = requires(L& l, const Matrix<typename L::scalar_type>& dy) {
+    { l.backward(dy) } -> std::same_as<const Matrix<typename L::scalar_type>&>;
+};
+
+template <class L>
+concept Rebindable = requires { typename L::template rebind<double>; };
+
+/// A leaf layer: it has a Keras name and its own parameters (possibly none).
+template <class L>
+concept LeafLayer = requires(L& l) {
+    { L::keras_name } -> std::convertible_to<std::string_view>;
+    { L::keras_class } -> std::convertible_to<std::string_view>;
+    l.visit_parameters(detail::any_visitor{});
+};
+
+/// A composite layer: it owns other layers and visits them in input-to-output order.
+template <class L>
+concept CompositeLayer = requires(L& l) { l.visit_children(detail::any_visitor{}); };
+
+template <class L>
+concept Layer = HasScalarType<L> && HasWidths<L> && HasForward<L> && HasBackward<L> &&
+                Rebindable<L> && (LeafLayer<L> || CompositeLayer<L>);
+
+/// Throws std::invalid_argument naming `who` unless m has shape (rows x cols). Layers
+/// call it on the gradient handed to backward, which must match their last output.
+template <class T>
+void require_shape(const Matrix<T>& m, std::size_t rows, std::size_t cols, std::string_view who,
+                   std::string_view what) {
+    if (m.shape(0) != rows || m.shape(1) != cols)
+        throw std::invalid_argument("layerwise: " + std::string(who) + ": " + std::string(what) + " has shape (" +
+                                    std::to_string(m.shape(0)) + " x " + std::to_string(m.shape(1)) +
+                                    "), expected (" + std::to_string(rows) + " x " + std::to_string(cols) + ")");
+}
+
+/// Checks every requirement of Layer with its own readable message; instantiated by
+/// the composites for each layer they hold. Always true, so it can sit in a static_assert.
+template <class L>
+consteval bool check_layer() {
+    static_assert(HasScalarType<L>, "layerwise: a layer needs `using scalar_type = float` (or double)");
+    if constexpr (HasScalarType<L>) {
+        static_assert(HasWidths<L>, "layerwise: a layer needs static constexpr in_features, out_features and parameter_count");
+        static_assert(HasForward<L>, "layerwise: a layer needs `const Matrix<T>& forward(const Matrix<T>& x, Mode mode)`");
+        static_assert(HasBackward<L>, "layerwise: a layer needs `const Matrix<T>& backward(const Matrix<T>& dy)`");
+        static_assert(Rebindable<L>, "layerwise: a layer needs `template <class U> using rebind = ...` (the same layer in scalar U)");
+        static_assert(LeafLayer<L> || CompositeLayer<L>,
+                      "layerwise: a layer needs either keras_name, keras_class and visit_parameters(f) "
+                      "(a leaf) or visit_children(f) (a composite)");
+    }
+    return true;
+}
+
+}  // namespace layerwise

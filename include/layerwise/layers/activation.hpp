@@ -1,0 +1,89 @@
+// layerwise/layers/activation.hpp — element-wise activations.
+//
+//   forward:  y  = f(x)            element by element, any width
+//   backward: dx = dy * f'(x)      with f' written in terms of y, which is what we keep
+//
+//   ReLU     f(x) = max(x, 0)              f' = 1 if y > 0 else 0
+//   Tanh     f(x) = tanh(x)                f' = 1 - y^2
+//   Sigmoid  f(x) = 1 / (1 + exp(-x))      f' = y (1 - y)
+//
+// Tanh and Sigmoid have f' <= 1 and f' <= 1/4: the textbook cause of vanishing
+// gradients in deep stacks.
+#pragma once
+
+#include "../concepts.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace layerwise {
+
+struct relu_fn {
+    static constexpr std::string_view name = "relu";
+    template <class T>
+    static T f(T x) { return x < T(0) ? T(0) : x; }  // written so that NaN stays NaN
+    template <class T>
+    static T df_from_y(T y) { return y > T(0) ? T(1) : T(0); }
+};
+
+struct tanh_fn {
+    static constexpr std::string_view name = "tanh";
+    template <class T>
+    static T f(T x) { return std::tanh(x); }
+    template <class T>
+    static T df_from_y(T y) { return T(1) - y * y; }
+};
+
+struct sigmoid_fn {
+    static constexpr std::string_view name = "sigmoid";
+    template <class T>
+    static T f(T x) { return T(1) / (T(1) + std::exp(-x)); }
+    template <class T>
+    static T df_from_y(T y) { return y * (T(1) - y); }
+};
+
+/// An element-wise activation layer (Keras' Activation). Fn supplies f and f'(y).
+template <class Fn, class T = float>
+class Activation {
+public:
+    using scalar_type = T;
+    template <class U>
+    using rebind = Activation<Fn, U>;
+    static constexpr std::size_t in_features = any_width;
+    static constexpr std::size_t out_features = any_width;
+    static constexpr std::size_t parameter_count = 0;
+    static constexpr std::string_view keras_name = "activation";
+    static constexpr std::string_view keras_class = "Activation";
+    static constexpr std::string_view function_name = Fn::name;
+
+    const Matrix<T>& forward(const Matrix<T>& x, Mode /*mode*/) {
+        ensure_shape(y_, x.shape(0), x.shape(1));
+        const T* in = x.data();
+        T* out = y_.data();
+        for (std::size_t k = 0, n = x.size(); k < n; ++k) out[k] = Fn::f(in[k]);  // y = f(x)
+        return y_;
+    }
+
+    const Matrix<T>& backward(const Matrix<T>& dy) {
+        require_shape(dy, y_.shape(0), y_.shape(1), Fn::name, "dy");
+        ensure_shape(dx_, dy.shape(0), dy.shape(1));
+        const T* g = dy.data();
+        const T* y = y_.data();
+        T* dx = dx_.data();
+        for (std::size_t k = 0, n = dy.size(); k < n; ++k) dx[k] = g[k] * Fn::df_from_y(y[k]);  // dx = dy f'(x)
+        return dx_;
+    }
+
+    template <class F>
+    void visit_parameters(F&&) {}
+
+private:
+    Matrix<T> y_;   // y: (B x N), kept for f'
+    Matrix<T> dx_;  // dx: (B x N)
+};
+
+using ReLU = Activation<relu_fn>;
+using Tanh = Activation<tanh_fn>;
+using Sigmoid = Activation<sigmoid_fn>;
+
+}  // namespace layerwise

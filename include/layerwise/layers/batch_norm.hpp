@@ -1,0 +1,168 @@
+// layerwise/layers/batch_norm.hpp — batch normalisation over the batch axis (Ioffe & Szegedy 2015),
+// with the constants and update rules of TF2 Keras' BatchNormalization on 2-D inputs.
+//
+//   train forward (batch statistics, biased variance):
+//     mu_j    = 1/B sum_i x_ij                      var_j = 1/B sum_i (x_ij - mu_j)^2
+//     xhat_ij = (x_ij - mu_j) / sqrt(var_j + eps)   y_ij  = gamma_j xhat_ij + beta_j
+//     moving  = momentum * moving + (1 - momentum) * batch      (mean and variance)
+//   train backward (mu and var depend on x):
+//     dbeta_j  = sum_i dy_ij                        dgamma_j = sum_i dy_ij xhat_ij
+//     dx_ij    = gamma_j / (B sqrt(var_j + eps)) * (B dy_ij - dbeta_j - xhat_ij dgamma_j)
+//   inference forward and backward (moving statistics, constants):
+//     y_ij = gamma_j (x_ij - moving_mean_j) / sqrt(moving_var_j + eps) + beta_j
+//     dx_ij = dy_ij gamma_j / sqrt(moving_var_j + eps)
+//
+// Keras 2.1.5 (zero_debias = true) kept the moving averages zero-debiased instead: a
+// hidden accumulator a = momentum a + (1 - momentum) batch starts at 0 and
+// moving = a / (1 - momentum^t) after t updates, so after one batch moving == batch.
+#pragma once
+
+#include "../concepts.hpp"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace layerwise {
+
+template <std::size_t N, class T = float>
+class BatchNorm {
+    static_assert(N > 0, "layerwise: BatchNorm<N> needs N > 0");
+
+public:
+    using scalar_type = T;
+    template <class U>
+    using rebind = BatchNorm<N, U>;
+    static constexpr std::size_t in_features = N;
+    static constexpr std::size_t out_features = N;
+    static constexpr std::size_t parameter_count = 4 * N;  // Keras counts the moving statistics
+    static constexpr std::string_view keras_name = "batch_normalization";
+    static constexpr std::string_view keras_class = "BatchNormalization";
+    static constexpr T epsilon = T(1e-3);
+    static constexpr T momentum = T(0.99);
+
+    Vector<T> gamma = zeros<T>(N);            // gamma: (N) scale, trainable
+    Vector<T> beta = zeros<T>(N);             // beta: (N) shift, trainable
+    Vector<T> moving_mean = zeros<T>(N);      // (N) not trainable
+    Vector<T> moving_variance = zeros<T>(N);  // (N) not trainable
+    Vector<T> dgamma = zeros<T>(N);           // (N)
+    Vector<T> dbeta = zeros<T>(N);            // (N)
+    bool zero_debias = false;                 // Keras 2.1.5's moving averages, see the top of this file
+
+    BatchNorm() {
+        gamma.fill(T(1));
+        moving_variance.fill(T(1));
+    }
+
+    const Matrix<T>& forward(const Matrix<T>& x, Mode mode) {
+        if (x.shape(1) != N)
+            throw std::invalid_argument("layerwise: BatchNorm<" + std::to_string(N) + ">: input has " +
+                                        std::to_string(x.shape(1)) + " columns, expected " + std::to_string(N));
+        const std::size_t B = x.shape(0);
+        mode_ = mode;
+        ensure_shape(xhat_, B, N);
+        ensure_shape(y_, B, N);
+        const T* in = x.data();
+        if (mode == Mode::train) {
+            for (std::size_t j = 0; j < N; ++j) mean_(j) = var_(j) = T(0);
+            for (std::size_t i = 0; i < B; ++i)  // mu = 1/B sum_i x_i
+                for (std::size_t j = 0; j < N; ++j) mean_(j) += in[i * N + j];
+            for (std::size_t j = 0; j < N; ++j) mean_(j) /= T(B);
+            for (std::size_t i = 0; i < B; ++i)  // var = 1/B sum_i (x_i - mu)^2
+                for (std::size_t j = 0; j < N; ++j) {
+                    const T d = in[i * N + j] - mean_(j);
+                    var_(j) += d * d;
+                }
+            for (std::size_t j = 0; j < N; ++j) {
+                var_(j) /= T(B);
+                inv_std_(j) = T(1) / std::sqrt(var_(j) + epsilon);
+            }
+            update_moving_statistics();
+        } else {
+            for (std::size_t j = 0; j < N; ++j) {
+                mean_(j) = moving_mean(j);
+                inv_std_(j) = T(1) / std::sqrt(moving_variance(j) + epsilon);
+            }
+        }
+        T* xh = xhat_.data();
+        T* out = y_.data();
+        for (std::size_t i = 0; i < B; ++i)  // xhat = (x - mu) / sqrt(var + eps);  y = gamma xhat + beta
+            for (std::size_t j = 0; j < N; ++j) {
+                const std::size_t k = i * N + j;
+                xh[k] = (in[k] - mean_(j)) * inv_std_(j);
+                out[k] = gamma(j) * xh[k] + beta(j);
+            }
+        return y_;
+    }
+
+    const Matrix<T>& backward(const Matrix<T>& dy) {
+        const std::size_t B = y_.shape(0);
+        require_shape(dy, B, N, "BatchNorm backward", "dy");
+        ensure_shape(dx_, B, N);
+        const T* g = dy.data();
+        const T* xh = xhat_.data();
+        T* dx = dx_.data();
+        for (std::size_t j = 0; j < N; ++j) dgamma(j) = dbeta(j) = T(0);
+        for (std::size_t i = 0; i < B; ++i)  // dbeta = sum_i dy_i;  dgamma = sum_i dy_i xhat_i
+            for (std::size_t j = 0; j < N; ++j) {
+                dbeta(j) += g[i * N + j];
+                dgamma(j) += g[i * N + j] * xh[i * N + j];
+            }
+        if (mode_ == Mode::train) {
+            for (std::size_t i = 0; i < B; ++i)  // dx = gamma / (B sqrt(var + eps)) (B dy - dbeta - xhat dgamma)
+                for (std::size_t j = 0; j < N; ++j) {
+                    const std::size_t k = i * N + j;
+                    dx[k] = gamma(j) * inv_std_(j) / T(B) * (T(B) * g[k] - dbeta(j) - xh[k] * dgamma(j));
+                }
+        } else {
+            for (std::size_t i = 0; i < B; ++i)  // dx = dy gamma / sqrt(moving_var + eps)
+                for (std::size_t j = 0; j < N; ++j) dx[i * N + j] = g[i * N + j] * gamma(j) * inv_std_(j);
+        }
+        return dx_;
+    }
+
+    template <class F>
+    void visit_parameters(F&& f) {
+        f("gamma", gamma, dgamma, true);
+        f("beta", beta, dbeta, true);
+        f("moving_mean", moving_mean, no_gradient_, false);
+        f("moving_variance", moving_variance, no_gradient_, false);
+    }
+
+    /// The batch statistics of the last train-mode forward: mean (N) and biased variance (N).
+    const Vector<T>& batch_mean() const { return mean_; }
+    const Vector<T>& batch_variance() const { return var_; }
+
+private:
+    void update_moving_statistics() {
+        if (!zero_debias) {
+            for (std::size_t j = 0; j < N; ++j) {  // moving = momentum moving + (1 - momentum) batch
+                moving_mean(j) = momentum * moving_mean(j) + (T(1) - momentum) * mean_(j);
+                moving_variance(j) = momentum * moving_variance(j) + (T(1) - momentum) * var_(j);
+            }
+            return;
+        }
+        ++debias_steps_;  // a = momentum a + (1 - momentum) batch;  moving = a / (1 - momentum^t)
+        const T correction = T(1) - static_cast<T>(std::pow(momentum, static_cast<T>(debias_steps_)));
+        for (std::size_t j = 0; j < N; ++j) {
+            biased_mean_(j) = momentum * biased_mean_(j) + (T(1) - momentum) * mean_(j);
+            biased_variance_(j) = momentum * biased_variance_(j) + (T(1) - momentum) * var_(j);
+            moving_mean(j) = biased_mean_(j) / correction;
+            moving_variance(j) = biased_variance_(j) / correction;
+        }
+    }
+
+    Mode mode_ = Mode::train;
+    Vector<T> mean_ = zeros<T>(N);     // mu: (N) batch mean, or the moving mean in inference
+    Vector<T> var_ = zeros<T>(N);      // var: (N) biased batch variance
+    Vector<T> inv_std_ = zeros<T>(N);  // 1 / sqrt(var + eps): (N)
+    Matrix<T> xhat_;                   // xhat: (B x N)
+    Matrix<T> y_;                      // y: (B x N)
+    Matrix<T> dx_;                     // dx: (B x N)
+    Vector<T> no_gradient_ = zeros<T>(N);  // what the visitor shows as the gradient of a moving statistic
+    Vector<T> biased_mean_ = zeros<T>(N);      // zero-debias accumulators (Keras 2.1.5 only)
+    Vector<T> biased_variance_ = zeros<T>(N);
+    std::size_t debias_steps_ = 0;
+};
+
+}  // namespace layerwise

@@ -1,0 +1,76 @@
+// layerwise/layers/dense.hpp — the fully connected layer.
+//
+//   forward:  y  = x W + b                 x: (B x In), W: (In x Out), b: (Out), y: (B x Out)
+//   backward: dW = x^T dy                  (In x Out)
+//             db = sum over the batch of dy (Out)
+//             dx = dy W^T                  (B x In)
+#pragma once
+
+#include "../concepts.hpp"
+
+#include <stdexcept>
+#include <string>
+
+namespace layerwise {
+
+template <std::size_t In, std::size_t Out, class T = float>
+class Dense {
+    static_assert(In > 0 && Out > 0, "layerwise: Dense<In, Out> needs In > 0 and Out > 0");
+
+public:
+    using scalar_type = T;
+    template <class U>
+    using rebind = Dense<In, Out, U>;
+    static constexpr std::size_t in_features = In;
+    static constexpr std::size_t out_features = Out;
+    static constexpr std::size_t parameter_count = In * Out + Out;
+    static constexpr std::string_view keras_name = "dense";
+    static constexpr std::string_view keras_class = "Dense";
+
+    Matrix<T> W = zeros<T>(In, Out);   // W: (In x Out)  kernel
+    Vector<T> b = zeros<T>(Out);       // b: (Out)       bias
+    Matrix<T> dW = zeros<T>(In, Out);  // dW: (In x Out) dLoss/dW of the last backward
+    Vector<T> db = zeros<T>(Out);      // db: (Out)
+
+    const Matrix<T>& forward(const Matrix<T>& x, Mode /*mode*/) {
+        if (x.shape(1) != In)
+            throw std::invalid_argument("layerwise: Dense<" + std::to_string(In) + ", " + std::to_string(Out) +
+                                        ">: input has " + std::to_string(x.shape(1)) + " columns, expected " +
+                                        std::to_string(In));
+        const std::size_t batch = x.shape(0);
+        x_ = &x;
+        ensure_shape(y_, batch, Out);
+        for (std::size_t i = 0; i < batch; ++i)  // y = b in every row ...
+            std::copy(b.data(), b.data() + Out, y_.data() + i * Out);
+        gemm(x, false, W, false, y_, T(1), T(1));  // ... then y += x W
+        return y_;
+    }
+
+    const Matrix<T>& backward(const Matrix<T>& dy) {
+        if (x_ == nullptr) throw std::logic_error("layerwise: Dense: backward called before forward");
+        const Matrix<T>& x = *x_;
+        const std::size_t batch = x.shape(0);
+        require_shape(dy, batch, Out, "Dense backward", "dy");
+        gemm(x, true, dy, false, dW);  // dW = x^T dy
+        const T* g = dy.data();
+        for (std::size_t j = 0; j < Out; ++j) db(j) = T(0);
+        for (std::size_t i = 0; i < batch; ++i)  // db = column sums of dy
+            for (std::size_t j = 0; j < Out; ++j) db(j) += g[i * Out + j];
+        ensure_shape(dx_, batch, In);
+        gemm(dy, false, W, true, dx_);  // dx = dy W^T
+        return dx_;
+    }
+
+    template <class F>
+    void visit_parameters(F&& f) {
+        f("kernel", W, dW, true);
+        f("bias", b, db, true);
+    }
+
+private:
+    const Matrix<T>* x_ = nullptr;  // the input of the last forward: (B x In), owned upstream
+    Matrix<T> y_;                   // y: (B x Out)
+    Matrix<T> dx_;                  // dx: (B x In)
+};
+
+}  // namespace layerwise

@@ -1,0 +1,82 @@
+// layerwise/loss/softmax_cross_entropy.hpp — softmax followed by categorical cross-entropy,
+// fused so that it is numerically stable, with Keras' clipping of the probability.
+//
+//   p_ik   = exp(z_ik - m_i) / sum_k' exp(z_ik' - m_i),   m_i = max_k z_ik    (softmax)
+//   loss   = 1/B sum_i -log(clip(p_i,y_i, eps, 1 - eps)),  eps = 1e-7          (Keras)
+//   dz_ik  = (p_ik - [k == y_i]) / B      when p_i,y_i lies inside the clip range
+//          = 0                             when it was clipped (the clip's derivative is 0)
+//
+// So a diverged network that puts all its mass on a wrong class reports the finite loss
+// -log(1e-7) = 16.118 and sends back no gradient for that sample, exactly as Keras does.
+// NaN logits give a NaN loss and NaN gradients (nothing hides them).
+#pragma once
+
+#include "../concepts.hpp"
+
+#include <cmath>
+#include <span>
+#include <stdexcept>
+#include <string>
+
+namespace layerwise {
+
+template <class T = float>
+class SoftmaxCrossEntropy {
+public:
+    static constexpr T epsilon = T(1e-7);
+
+    /// The mean loss over the batch. logits: (B x C), labels: B class indices in [0, C).
+    T forward(const Matrix<T>& logits, std::span<const int> labels) {
+        const std::size_t B = logits.shape(0), C = logits.shape(1);
+        if (labels.size() != B)
+            throw std::invalid_argument("layerwise: SoftmaxCrossEntropy: " + std::to_string(B) + " rows of logits but " +
+                                        std::to_string(labels.size()) + " labels");
+        ensure_shape(p_, B, C);
+        ensure_shape(dz_, B, C);
+        const T* z = logits.data();
+        T* p = p_.data();
+        T* dz = dz_.data();
+        const T lo = epsilon, hi = T(1) - epsilon;
+        T total = T(0);
+        correct_ = 0;
+        for (std::size_t i = 0; i < B; ++i) {
+            const int y = labels[i];
+            if (y < 0 || static_cast<std::size_t>(y) >= C)
+                throw std::invalid_argument("layerwise: SoftmaxCrossEntropy: label " + std::to_string(y) +
+                                            " of sample " + std::to_string(i) + " is outside [0, " +
+                                            std::to_string(C) + ")");
+            const T* zi = z + i * C;
+            std::size_t argmax = 0;
+            for (std::size_t k = 1; k < C; ++k)
+                if (zi[k] > zi[argmax]) argmax = k;
+            if (argmax == static_cast<std::size_t>(y)) ++correct_;
+            const T m = zi[argmax];
+            T s = T(0);
+            for (std::size_t k = 0; k < C; ++k) s += (p[i * C + k] = std::exp(zi[k] - m));
+            for (std::size_t k = 0; k < C; ++k) p[i * C + k] /= s;  // p = softmax(z)
+            const T py = p[i * C + y];
+            const bool clipped = py < lo || py > hi;
+            if (clipped)
+                total += -std::log(py < lo ? lo : hi);
+            else
+                total += -(zi[y] - m - std::log(s));  // -log p_y, from the log-softmax
+            for (std::size_t k = 0; k < C; ++k)  // dz = (p - onehot(y)) / B, or 0 if clipped
+                dz[i * C + k] = clipped ? T(0) : (p[i * C + k] - (k == static_cast<std::size_t>(y) ? T(1) : T(0))) / T(B);
+        }
+        return total / T(B);
+    }
+
+    /// dLoss/dlogits of the last forward: (B x C).
+    const Matrix<T>& backward() const { return dz_; }
+    /// softmax(logits) of the last forward: (B x C).
+    const Matrix<T>& probabilities() const { return p_; }
+    /// How many samples of the last forward had their label as the arg-max.
+    std::size_t correct() const { return correct_; }
+
+private:
+    Matrix<T> p_;   // p: (B x C)
+    Matrix<T> dz_;  // dz: (B x C)
+    std::size_t correct_ = 0;
+};
+
+}  // namespace layerwise

@@ -1,0 +1,59 @@
+// layerwise/tensor.hpp — the only header that includes xtensor and xtensor-blas.
+//
+// Everything above this floor speaks in three names: Matrix<T> (rows = samples,
+// columns = features, row-major and contiguous), Vector<T>, and gemm(). Kernels
+// read and write the contiguous storage through data(), so a layer's formula is a
+// plain loop a reader can check against the paper.
+#pragma once
+
+#ifndef HAVE_CBLAS
+#define HAVE_CBLAS 1
+#endif
+
+#include <xtensor-blas/xblas.hpp>
+#include <xtensor/xtensor.hpp>
+
+#include <array>
+#include <cstddef>
+
+namespace layerwise {
+
+template <class T>
+using Matrix = xt::xtensor<T, 2>;  // (rows x cols), row-major
+template <class T>
+using Vector = xt::xtensor<T, 1>;  // (n)
+
+/// A zero-filled (rows x cols) matrix.
+template <class T>
+Matrix<T> zeros(std::size_t rows, std::size_t cols) {
+    Matrix<T> m = Matrix<T>::from_shape({rows, cols});
+    m.fill(T(0));
+    return m;
+}
+
+/// A zero-filled vector of n elements.
+template <class T>
+Vector<T> zeros(std::size_t n) {
+    Vector<T> v = Vector<T>::from_shape({n});
+    v.fill(T(0));
+    return v;
+}
+
+/// Gives m the shape (rows x cols). Reallocates only when the shape changes, so a
+/// layer's workspace is allocated on the first batch and reused for every later one
+/// of the same size. Contents are unspecified afterwards.
+template <class T>
+void ensure_shape(Matrix<T>& m, std::size_t rows, std::size_t cols) {
+    if (m.shape(0) != rows || m.shape(1) != cols) m.resize({rows, cols});
+}
+
+/// C = alpha * op(A) * op(B) + beta * C, with op(X) = X or X^T; C must already
+/// have the result's shape. A thin wrapper over xt::blas::gemm (BLAS sgemm/dgemm)
+/// that writes straight into C's storage: no temporaries.
+template <class T>
+void gemm(const Matrix<T>& a, bool transpose_a, const Matrix<T>& b, bool transpose_b,
+          Matrix<T>& c, T alpha = T(1), T beta = T(0)) {
+    xt::blas::gemm(a, b, c, transpose_a, transpose_b, alpha, beta);
+}
+
+}  // namespace layerwise

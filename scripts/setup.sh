@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what layerwise needs from Debian's packages, and only what is missing.
+# Idempotent: a second run installs nothing and calls apt-get not at all.
+#   scripts/setup.sh            the build, the tests and the examples
+set -euo pipefail
+
+packages=(
+  g++ make cmake ccache pkg-config ca-certificates
+  libxtensor-dev libxtensor-blas-dev libxsimd-dev xtl-dev libopenblas-dev
+  doctest-dev libcli11-dev zlib1g-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+    sudo=sudo
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -q
+  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all packages present"
+fi

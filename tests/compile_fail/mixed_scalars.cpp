@@ -1,0 +1,7 @@
+// A float layer and a double layer in one network.
+#include <layerwise/layerwise.hpp>
+using namespace layerwise;
+int main() {
+    Sequential<Dense<4, 3, double>, Dense<3, 2>> net;
+    (void)net;
+}

@@ -1,0 +1,7 @@
+// Each copy of the block feeds the next, so a 128 -> 64 block cannot repeat.
+#include <layerwise/layerwise.hpp>
+using namespace layerwise;
+int main() {
+    Sequential<Dense<784, 128>, Repeat<2, Dense<128, 64>>, Dense<64, 10>> net;
+    net.forward(zeros<float>(1, 784), Mode::train);
+}

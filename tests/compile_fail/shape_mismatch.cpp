@@ -1,0 +1,7 @@
+// Dense<784, 128> produces 128 features; Dense<64, 10> takes 64.
+#include <layerwise/layerwise.hpp>
+using namespace layerwise;
+int main() {
+    Sequential<Dense<784, 128>, Dense<64, 10>> net;
+    net.forward(zeros<float>(1, 784), Mode::train);
+}

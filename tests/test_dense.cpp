@@ -1,0 +1,59 @@
+#include "testing.hpp"
+
+#include <layerwise/layers/dense.hpp>
+
+using namespace layerwise;
+using layerwise::testing::random_matrix;
+using layerwise::testing::require_gradients;
+
+TEST_CASE("Dense forward computes x W + b") {
+    Dense<2, 3, double> d;
+    d.W = {{1, 2, 3}, {4, 5, 6}};
+    d.b = {0.5, -0.5, 1};
+    const Matrix<double> x = {{1, 1}, {2, -1}};
+    const auto& y = d.forward(x, Mode::train);
+    const Matrix<double> expected = {{5.5, 6.5, 10}, {-1.5, -1.5, 1}};
+    CHECK(y == expected);
+}
+
+TEST_CASE("Dense backward gives x^T dy, column sums of dy and dy W^T") {
+    Dense<2, 3, double> d;
+    d.W = {{1, 2, 3}, {4, 5, 6}};
+    const Matrix<double> x = {{1, 1}, {2, -1}};
+    d.forward(x, Mode::train);
+    const Matrix<double> dy = {{1, 0, 2}, {0, 1, -1}};
+    const auto& dx = d.backward(dy);
+    CHECK(dx == Matrix<double>{{7, 16}, {-1, -1}});
+    CHECK(d.dW == Matrix<double>{{1, 2, 0}, {1, -1, 3}});
+    CHECK(d.db == Vector<double>{1, 1, 1});
+}
+
+TEST_CASE("Dense gradients match finite differences") {
+    Dense<6, 4, double> d;
+    init(d, 3);
+    for (auto& v : d.b) v = 0.1;  // a non-zero bias, so that its role is checked too
+    require_gradients(d, random_matrix(5, 6, 11));
+}
+
+TEST_CASE("Dense rejects an input with the wrong number of columns, naming both") {
+    Dense<784, 128> d;
+    const Matrix<float> x = zeros<float>(4, 100);
+    CHECK_THROWS_WITH_AS(d.forward(x, Mode::train), "layerwise: Dense<784, 128>: input has 100 columns, expected 784",
+                         std::invalid_argument);
+}
+
+TEST_CASE("Dense backward checks the gradient's shape and that forward ran") {
+    Dense<3, 2, double> d;
+    CHECK_THROWS_AS(d.backward(zeros<double>(4, 2)), std::logic_error);
+    const Matrix<double> x = zeros<double>(4, 3);  // forward keeps a reference: x must outlive backward
+    d.forward(x, Mode::train);
+    CHECK_THROWS_WITH_AS(d.backward(zeros<double>(4, 3)),
+                         "layerwise: Dense backward: dy has shape (4 x 3), expected (4 x 2)", std::invalid_argument);
+}
+
+TEST_CASE("Dense output buffer is reused across batches of the same size") {
+    Dense<3, 2> d;
+    const Matrix<float> x = zeros<float>(4, 3);
+    const float* first = d.forward(x, Mode::train).data();
+    CHECK(d.forward(x, Mode::train).data() == first);
+}

@@ -1,0 +1,85 @@
+#include "testing.hpp"
+
+#include <layerwise/layerwise.hpp>
+
+#include <cmath>
+#include <limits>
+
+using namespace layerwise;
+using layerwise::testing::random_matrix;
+using layerwise::testing::require_gradients;
+
+// A 6-layer network with BatchNorm, small enough to check by finite differences.
+using SmallBn = Sequential<Dense<5, 8>, BatchNorm<8>, ReLU, Repeat<4, Dense<8, 8>, BatchNorm<8>, ReLU>, Dense<8, 3>>;
+
+TEST_CASE("Sequential widths and parameter counts come from its layers") {
+    static_assert(SmallBn::in_features == 5 && SmallBn::out_features == 3);
+    static_assert(SmallBn::parameter_count == (5 * 8 + 8) + 32 + 4 * (72 + 32) + 27);
+    static_assert(Sequential<ReLU, Dense<4, 6>, Tanh>::in_features == 4);
+    static_assert(Sequential<ReLU, Dense<4, 6>, Tanh>::out_features == 6);
+    static_assert(Sequential<ReLU, Tanh>::in_features == any_width);
+    static_assert(std::is_same_v<SmallBn::scalar_type, float>);
+    static_assert(std::is_same_v<SmallBn::rebind<double>::scalar_type, double>);
+    static_assert(Layer<SmallBn> && Layer<Dense<2, 3>> && Layer<ReLU> && Layer<BatchNorm<4>>);
+}
+
+TEST_CASE("Sequential forward applies the layers in order and backward in reverse") {
+    Sequential<Dense<2, 2, double>, Activation<relu_fn, double>> net;
+    auto& dense = net.layer<0>();
+    dense.W = {{1, -1}, {1, 1}};
+    const Matrix<double> x = {{1, 2}};
+    CHECK(net.forward(x, Mode::train) == Matrix<double>{{3, 1}});
+    dense.W = {{1, 0}, {0, -1}};  // now the second unit is negative: ReLU blocks its gradient
+    net.forward(x, Mode::train);
+    CHECK(net.backward(Matrix<double>{{1, 1}}) == Matrix<double>{{1, 0}});
+}
+
+TEST_CASE("a 6-layer BatchNorm network's gradients match finite differences") {
+    SmallBn::rebind<double> net;
+    init(net, 5);
+    require_gradients(net, random_matrix(6, 5, 51));
+}
+
+TEST_CASE("a Tanh and Sigmoid stack's gradients match finite differences") {
+    Sequential<Dense<4, 6>, Tanh, Dense<6, 5>, Sigmoid, Dense<5, 2>>::rebind<double> net;
+    init(net, 6);
+    require_gradients(net, random_matrix(3, 4, 52));
+}
+
+TEST_CASE("runtime bad input is a clear exception") {
+    SmallBn net;
+    init(net, 1);
+    SUBCASE("wrong number of columns") {
+        CHECK_THROWS_WITH_AS(net.forward(zeros<float>(4, 6), Mode::train),
+                             "layerwise: Dense<5, 8>: input has 6 columns, expected 5", std::invalid_argument);
+    }
+    SUBCASE("empty batch") {
+        CHECK_THROWS_WITH_AS(net.forward(zeros<float>(0, 5), Mode::train),
+                             "layerwise: forward: the batch is empty (0 rows)", std::invalid_argument);
+    }
+    SUBCASE("gradient of the wrong shape") {
+        net.forward(zeros<float>(4, 5), Mode::train);
+        CHECK_THROWS_AS(net.backward(zeros<float>(4, 2)), std::invalid_argument);
+    }
+}
+
+TEST_CASE("NaN in the input reaches the output instead of crashing or vanishing") {
+    SmallBn net;
+    init(net, 2);
+    Matrix<float> x = random_matrix<float>(4, 5, 53);
+    x(1, 2) = std::numeric_limits<float>::quiet_NaN();
+    for (Mode mode : {Mode::train, Mode::inference}) {
+        const auto& y = net.forward(x, mode);
+        bool any_nan = false;
+        for (float v : y) any_nan = any_nan || std::isnan(v);
+        CHECK(any_nan);
+    }
+}
+
+TEST_CASE("batch size may change between calls") {
+    SmallBn net;
+    init(net, 3);
+    CHECK(net.forward(zeros<float>(7, 5), Mode::train).shape(0) == 7);
+    CHECK(net.backward(zeros<float>(7, 3)).shape(0) == 7);
+    CHECK(net.forward(zeros<float>(2, 5), Mode::inference).shape(0) == 2);
+}

@@ -1,0 +1,44 @@
+#include "testing.hpp"
+
+using namespace layerwise;
+using layerwise::testing::random_matrix;
+
+TEST_CASE("gemm computes alpha op(A) op(B) + beta C for every transpose combination") {
+    const std::size_t m = 5, k = 7, n = 3;
+    for (bool ta : {false, true})
+        for (bool tb : {false, true}) {
+            CAPTURE(ta);
+            CAPTURE(tb);
+            const Matrix<double> a = ta ? random_matrix(k, m, 1) : random_matrix(m, k, 1);
+            const Matrix<double> b = tb ? random_matrix(n, k, 2) : random_matrix(k, n, 2);
+            Matrix<double> c = random_matrix(m, n, 3);
+            const Matrix<double> c0 = c;
+            gemm(a, ta, b, tb, c, 2.0, 0.5);
+            for (std::size_t i = 0; i < m; ++i)
+                for (std::size_t j = 0; j < n; ++j) {
+                    double s = 0;
+                    for (std::size_t p = 0; p < k; ++p) s += (ta ? a(p, i) : a(i, p)) * (tb ? b(j, p) : b(p, j));
+                    CHECK(c(i, j) == doctest::Approx(2.0 * s + 0.5 * c0(i, j)).epsilon(1e-12));
+                }
+        }
+}
+
+TEST_CASE("gemm handles a single column and a single row (zero strides in xtensor)") {
+    const Matrix<float> a = random_matrix<float>(4, 1, 4);
+    const Matrix<float> b = random_matrix<float>(1, 3, 5);
+    Matrix<float> c = zeros<float>(4, 3);
+    gemm(a, false, b, false, c);
+    for (std::size_t i = 0; i < 4; ++i)
+        for (std::size_t j = 0; j < 3; ++j) CHECK(c(i, j) == doctest::Approx(a(i, 0) * b(0, j)));
+}
+
+TEST_CASE("ensure_shape reallocates only when the shape changes") {
+    Matrix<float> m = zeros<float>(8, 4);
+    const float* before = m.data();
+    ensure_shape(m, 8, 4);
+    CHECK(m.data() == before);
+    ensure_shape(m, 16, 4);
+    CHECK(m.shape(0) == 16);
+    CHECK(m.shape(1) == 4);
+    CHECK(m.size() == 64);
+}
