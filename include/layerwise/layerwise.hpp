@@ -14,3 +14,8 @@
 #include "visit.hpp"
 #include "init.hpp"
 #include "summary.hpp"
+#include "optim/numerics.hpp"
+#include "optim/sgd.hpp"
+#include "optim/rmsprop.hpp"
+#include "optim/adam.hpp"
+#include "train/fit.hpp"

@@ -1,0 +1,50 @@
+// layerwise/optim/adam.hpp — Adam (Kingma & Ba 2015), as TF's ApplyAdam computes it.
+//
+//   t += 1;  alpha = lr sqrt(1 - beta2^t) / (1 - beta1^t)
+//   m = beta1 m + (1 - beta1) g;   v = beta2 v + (1 - beta2) g^2
+//   p -= alpha m / (sqrt(v) + eps)
+// Defaults (Keras): lr 1e-3, beta1 0.9, beta2 0.999, eps 1e-7.
+#pragma once
+
+#include "optimizer_state.hpp"
+
+#include <cmath>
+#include <cstdint>
+
+namespace layerwise {
+
+template <class T = float>
+class Adam {
+public:
+    T learning_rate = T(1e-3);
+    T beta1 = T(0.9);
+    T beta2 = T(0.999);
+    T epsilon = T(1e-7);
+
+    Adam() = default;
+    explicit Adam(T lr) : learning_rate(lr) {}
+
+    template <class Net>
+    void step(Net& net) {
+        ++t_;
+        const double b1t = std::pow(double(beta1), double(t_)), b2t = std::pow(double(beta2), double(t_));
+        const T alpha = static_cast<T>(double(learning_rate) * std::sqrt(1 - b2t) / (1 - b1t));
+        state_.for_each_trainable(net, [&](T* p, const T* g, std::size_t n, std::array<T*, 2> s) {
+            T* m = s[0];
+            T* v = s[1];
+            for (std::size_t k = 0; k < n; ++k) {
+                m[k] = beta1 * m[k] + (T(1) - beta1) * g[k];
+                v[k] = beta2 * v[k] + (T(1) - beta2) * g[k] * g[k];
+                p[k] -= alpha * m[k] / (std::sqrt(v[k]) + epsilon);
+            }
+        });
+    }
+
+    std::int64_t iterations() const { return t_; }
+
+private:
+    std::int64_t t_ = 0;
+    OptimizerState<T, 2> state_;  // first moment m, second moment v
+};
+
+}  // namespace layerwise

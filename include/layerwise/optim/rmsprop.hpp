@@ -1,0 +1,44 @@
+// layerwise/optim/rmsprop.hpp — RMSprop (Hinton's lecture 6e), the seed study's optimizer.
+//
+//   a  = rho a + (1 - rho) g^2                      (a starts at 0)
+//   tf2:       p -= lr g / sqrt(a + eps)            TF's ApplyRMSProp, used by TF2 Keras
+//   keras2.1:  p -= lr g / (sqrt(a) + eps)          Keras 2.1.5
+// Defaults: lr 1e-3, rho 0.9, eps 1e-7.
+#pragma once
+
+#include "numerics.hpp"
+#include "optimizer_state.hpp"
+
+#include <cmath>
+
+namespace layerwise {
+
+template <class T = float>
+class RMSprop {
+public:
+    T learning_rate = T(1e-3);
+    T rho = T(0.9);
+    T epsilon = T(1e-7);
+    Numerics numerics = Numerics::tf2;
+
+    RMSprop() = default;
+    explicit RMSprop(T lr, Numerics n = Numerics::tf2) : learning_rate(lr), numerics(n) {}
+
+    template <class Net>
+    void step(Net& net) {
+        const bool inside = numerics == Numerics::tf2;
+        state_.for_each_trainable(net, [&](T* p, const T* g, std::size_t n, std::array<T*, 1> s) {
+            T* a = s[0];
+            for (std::size_t k = 0; k < n; ++k) {
+                a[k] = rho * a[k] + (T(1) - rho) * g[k] * g[k];
+                const T denom = inside ? std::sqrt(a[k] + epsilon) : std::sqrt(a[k]) + epsilon;
+                p[k] -= learning_rate * g[k] / denom;
+            }
+        });
+    }
+
+private:
+    OptimizerState<T, 1> state_;  // mean square a
+};
+
+}  // namespace layerwise

@@ -1,0 +1,42 @@
+// layerwise/optim/sgd.hpp — stochastic gradient descent, as TF2 Keras' SGD.
+//
+//   plain     p -= lr g
+//   momentum  v = m v - lr g;  p += v
+//   Nesterov  v = m v - lr g;  p += m v - lr g
+#pragma once
+
+#include "optimizer_state.hpp"
+
+namespace layerwise {
+
+template <class T = float>
+class SGD {
+public:
+    T learning_rate = T(0.01);  // Keras default
+    T momentum = T(0);
+    bool nesterov = false;
+
+    SGD() = default;
+    explicit SGD(T lr, T momentum_ = T(0), bool nesterov_ = false)
+        : learning_rate(lr), momentum(momentum_), nesterov(nesterov_) {}
+
+    template <class Net>
+    void step(Net& net) {
+        state_.for_each_trainable(net, [&](T* p, const T* g, std::size_t n, std::array<T*, 1> s) {
+            T* v = s[0];
+            for (std::size_t k = 0; k < n; ++k) {
+                if (momentum == T(0)) {
+                    p[k] -= learning_rate * g[k];
+                    continue;
+                }
+                v[k] = momentum * v[k] - learning_rate * g[k];
+                p[k] += nesterov ? momentum * v[k] - learning_rate * g[k] : v[k];
+            }
+        });
+    }
+
+private:
+    OptimizerState<T, 1> state_;  // velocity v
+};
+
+}  // namespace layerwise

@@ -1,0 +1,89 @@
+// layerwise/train/progress.hpp — Keras-like progress output for fit.
+//
+// On a terminal: a live line per epoch, redrawn at most ten times a second,
+//   Epoch 3/20
+//   231/469 [=============>...............] - ETA: 2s - loss: 0.1234 - accuracy: 0.9612
+// then the epoch's summary in its place. Elsewhere (a log file, a pipe, CI): one plain
+// line per epoch. Quiet: nothing.
+#pragma once
+
+#include "history.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <ostream>
+#include <string>
+#include <unistd.h>
+
+namespace layerwise {
+
+enum class Verbosity { quiet, plain, live };
+
+/// live when standard output is a terminal, plain otherwise.
+inline Verbosity default_verbosity() { return ::isatty(STDOUT_FILENO) ? Verbosity::live : Verbosity::plain; }
+
+class ProgressLine {
+public:
+    ProgressLine(std::ostream& out, Verbosity verbosity) : out_(out), verbosity_(verbosity) {}
+
+    void begin_epoch(std::size_t epoch, std::size_t epochs, std::size_t steps) {
+        epoch_ = epoch;
+        epochs_ = epochs;
+        steps_ = steps;
+        start_ = last_draw_ = clock::now();
+        if (verbosity_ == Verbosity::live) out_ << "Epoch " << epoch << "/" << epochs << "\n" << std::flush;
+    }
+
+    void step(std::size_t done, double loss, double accuracy) {
+        if (verbosity_ != Verbosity::live) return;
+        const auto now = clock::now();
+        if (done != steps_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
+        last_draw_ = now;
+        const double elapsed = seconds_since(start_);
+        const double eta = done > 0 ? elapsed / double(done) * double(steps_ - done) : 0;
+        const std::size_t width = 30, filled = steps_ ? width * done / steps_ : width;
+        std::string bar(width, '.');
+        for (std::size_t k = 0; k < filled; ++k) bar[k] = '=';
+        if (filled < width) bar[filled] = '>';
+        char line[256];
+        std::snprintf(line, sizeof line, "\r%zu/%zu [%s] - ETA: %.0fs - loss: %.4f - accuracy: %.4f", done, steps_,
+                      bar.c_str(), eta, loss, accuracy);
+        out_ << line << std::flush;
+    }
+
+    void end_epoch(const EpochRecord& r) {
+        if (verbosity_ == Verbosity::quiet) return;
+        char line[320];
+        if (verbosity_ == Verbosity::live)
+            std::snprintf(line, sizeof line,
+                          "\r%zu/%zu - %.1fs - loss: %.4f - accuracy: %.4f - val_loss: %.4f - val_accuracy: %.4f"
+                          "                    \n",
+                          steps_, steps_, r.seconds, r.loss, r.accuracy, r.val_loss, r.val_accuracy);
+        else
+            std::snprintf(line, sizeof line,
+                          "Epoch %zu/%zu - %zu steps - %.1fs - loss: %.4f - accuracy: %.4f - val_loss: %.4f - "
+                          "val_accuracy: %.4f\n",
+                          r.epoch, epochs_, steps_, r.seconds, r.loss, r.accuracy, r.val_loss, r.val_accuracy);
+        out_ << line << std::flush;
+    }
+
+    void diverged(const Divergence& d) {
+        if (verbosity_ == Verbosity::quiet) return;
+        out_ << (verbosity_ == Verbosity::live ? "\n" : "") << "Training stopped: diverged in epoch " << d.epoch
+             << ", step " << d.step << ": " << d.what << "\n"
+             << std::flush;
+    }
+
+private:
+    using clock = std::chrono::steady_clock;
+    static double seconds_since(clock::time_point t) {
+        return std::chrono::duration<double>(clock::now() - t).count();
+    }
+
+    std::ostream& out_;
+    Verbosity verbosity_;
+    std::size_t epoch_ = 0, epochs_ = 0, steps_ = 0;
+    clock::time_point start_{}, last_draw_{};
+};
+
+}  // namespace layerwise

@@ -1,0 +1,166 @@
+#include "testing.hpp"
+
+#include <layerwise/layerwise.hpp>
+#include <layerwise/optim/rmsprop.hpp>
+#include <layerwise/optim/sgd.hpp>
+#include <layerwise/train/fit.hpp>
+
+#include <cmath>
+#include <sstream>
+
+using namespace layerwise;
+
+namespace {
+// Three Gaussian blobs in 6 dimensions: easy to learn, so a working loop must learn them.
+struct Blobs {
+    Matrix<float> x;
+    std::vector<int> y;
+    explicit Blobs(std::size_t n, std::uint64_t seed) : x(zeros<float>(n, 6)), y(n) {
+        std::mt19937_64 rng(seed);
+        for (std::size_t i = 0; i < n; ++i) {
+            y[i] = static_cast<int>(i % 3);
+            for (std::size_t j = 0; j < 6; ++j)
+                x(i, j) = static_cast<float>((j % 3 == std::size_t(y[i]) ? 2.0 : 0.0) + uniform01(rng) - 0.5);
+        }
+    }
+    Samples<float> samples() const { return {x, y}; }
+};
+
+using Net = Sequential<Dense<6, 16>, BatchNorm<16>, ReLU, Dense<16, 3>>;
+
+FitOptions quiet(std::size_t epochs, std::size_t batch, std::uint64_t seed) {
+    FitOptions o;
+    o.epochs = epochs;
+    o.batch_size = batch;
+    o.seed = seed;
+    o.verbosity = Verbosity::quiet;
+    return o;
+}
+}  // namespace
+
+TEST_CASE("fit learns an easy problem and reports Keras-like history") {
+    const Blobs train(300, 1), val(90, 2);
+    Net net;
+    init(net, 3);
+    RMSprop<float> opt(1e-2f);
+    const History h = fit(net, opt, train.samples(), val.samples(), quiet(5, 32, 4));
+    REQUIRE(h.epochs.size() == 5);
+    CHECK_FALSE(h.divergence);
+    CHECK(h.epochs[0].epoch == 1);
+    CHECK(h.epochs.back().loss < h.epochs.front().loss);
+    CHECK(h.epochs.back().val_accuracy > 0.95);
+    CHECK(h.epochs.back().seconds >= 0);
+    const Evaluation e = evaluate(net, val.samples(), 7);
+    CHECK(e.accuracy == doctest::Approx(h.epochs.back().val_accuracy));
+    CHECK(e.loss == doctest::Approx(h.epochs.back().val_loss).epsilon(1e-5));
+}
+
+TEST_CASE("same seed, data and threads give a bit-identical history and network") {
+    const Blobs train(250, 5), val(50, 6);
+    auto run = [&](std::uint64_t seed, Net& net) {
+        init(net, seed);
+        RMSprop<float> opt;
+        return fit(net, opt, train.samples(), val.samples(), quiet(3, 64, seed));
+    };
+    Net a, b, c;
+    const History ha = run(9, a), hb = run(9, b), hc = run(10, c);
+    CHECK(ha.csv().substr(0, 40) == hb.csv().substr(0, 40));
+    for (std::size_t e = 0; e < 3; ++e) {
+        CHECK(ha.epochs[e].loss == hb.epochs[e].loss);  // exact, not approximate
+        CHECK(ha.epochs[e].val_loss == hb.epochs[e].val_loss);
+        CHECK(ha.epochs[e].accuracy == hb.epochs[e].accuracy);
+    }
+    CHECK(a.layer<0>().W == b.layer<0>().W);
+    CHECK(a.layer<1>().moving_mean == b.layer<1>().moving_mean);
+    CHECK(ha.epochs[2].loss != hc.epochs[2].loss);
+}
+
+TEST_CASE("the last partial batch is kept and every step is reported") {
+    const Blobs train(10, 7), val(5, 8);
+    Net net;
+    init(net, 1);
+    SGD<float> opt;
+    FitOptions o = quiet(2, 4, 1);
+    std::vector<std::size_t> steps;
+    std::size_t epochs_seen = 0;
+    o.on_step = [&](std::size_t, std::size_t step, std::size_t global) {
+        steps.push_back(step);
+        CHECK(global == steps.size());
+    };
+    o.on_epoch_end = [&](const EpochRecord& r) { epochs_seen = r.epoch; };
+    fit(net, opt, train.samples(), val.samples(), o);
+    CHECK(steps == std::vector<std::size_t>{1, 2, 3, 1, 2, 3});  // 4 + 4 + 2 samples
+    CHECK(epochs_seen == 2);
+}
+
+TEST_CASE("a diverging run stops cleanly, says where, and writes no NaN as a number") {
+    const Blobs train(64, 9), val(16, 10);
+    Sequential<Dense<6, 32>, ReLU, Dense<32, 32>, ReLU, Dense<32, 3>> net;  // no BatchNorm to save it
+    init(net, 1);
+    SGD<float> opt(1e30f);  // the first step sends the weights past float's range
+    std::ostringstream log;
+    FitOptions o = quiet(5, 16, 1);
+    o.verbosity = Verbosity::plain;
+    o.out = &log;
+    const History h = fit(net, opt, train.samples(), val.samples(), o);
+    REQUIRE(h.divergence);
+    CHECK(h.divergence->epoch >= 1);
+    CHECK(h.divergence->step >= 1);
+    CHECK(log.str().find("Training stopped: diverged in epoch") != std::string::npos);
+    const std::string csv = h.csv();
+    INFO(csv);
+    // Every numeric field is a finite number or empty; the status says what happened.
+    std::istringstream lines(csv);
+    std::string line;
+    std::getline(lines, line);  // header
+    while (std::getline(lines, line)) {
+        std::istringstream fields(line);
+        std::string field;
+        for (int k = 0; k < 6 && std::getline(fields, field, ','); ++k)
+            if (!field.empty()) CHECK(std::isfinite(std::stod(field)));
+    }
+    CHECK(csv.find(",,,,,,diverged at step ") != std::string::npos);
+    CHECK((csv.find("loss is NaN") != std::string::npos || csv.find("not finite") != std::string::npos ||
+           csv.find("loss is infinite") != std::string::npos));
+}
+
+TEST_CASE("first_nonfinite_gradient names the tensor") {
+    Sequential<Dense<2, 2>, Dense<2, 1>> net;
+    CHECK(first_nonfinite_gradient(net).empty());
+    net.layer<1>().db(0) = std::numeric_limits<float>::infinity();
+    CHECK(first_nonfinite_gradient(net) == "dense_1/bias");
+}
+
+TEST_CASE("plain progress prints one line per epoch") {
+    const Blobs train(40, 11), val(10, 12);
+    Net net;
+    init(net, 1);
+    RMSprop<float> opt;
+    std::ostringstream log;
+    FitOptions o = quiet(3, 16, 1);
+    o.verbosity = Verbosity::plain;
+    o.out = &log;
+    fit(net, opt, train.samples(), val.samples(), o);
+    const std::string s = log.str();
+    CHECK(std::count(s.begin(), s.end(), '\n') == 3);
+    CHECK(s.find("Epoch 3/3 - 3 steps - ") != std::string::npos);
+    CHECK(s.find("val_accuracy: ") != std::string::npos);
+}
+
+TEST_CASE("history.csv is written atomically with the documented columns") {
+    History h;
+    h.epochs.push_back({1, 0.5, 0.8, 0.4, 0.85, 1.25});
+    const auto dir = std::filesystem::temp_directory_path() / "layerwise_test_history";
+    std::filesystem::create_directories(dir);
+    h.write_csv(dir / "history.csv");
+    std::ifstream in(dir / "history.csv");
+    std::string header, row;
+    std::getline(in, header);
+    std::getline(in, row);
+    CHECK(header == "epoch,loss,accuracy,val_loss,val_accuracy,seconds,status");
+    CHECK(row == "1,0.5,0.8,0.4,0.85,1.250,ok");
+    std::size_t files = 0;
+    for (auto& e : std::filesystem::directory_iterator(dir)) files += e.is_regular_file();
+    CHECK(files == 1);  // no temporary left behind
+    std::filesystem::remove_all(dir);
+}

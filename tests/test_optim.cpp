@@ -1,0 +1,120 @@
+#include "testing.hpp"
+
+#include <layerwise/layerwise.hpp>
+#include <layerwise/optim/adam.hpp>
+#include <layerwise/optim/rmsprop.hpp>
+#include <layerwise/optim/sgd.hpp>
+
+#include <cmath>
+
+using namespace layerwise;
+
+namespace {
+// A one-weight, one-bias "network" whose gradients the test sets by hand.
+struct Scalar {
+    Dense<1, 1, double> layer;
+    double& w() { return layer.W(0, 0); }
+    double& b() { return layer.b(0); }
+    void grads(double dw, double db) {
+        layer.dW(0, 0) = dw;
+        layer.db(0) = db;
+    }
+};
+}  // namespace
+
+TEST_CASE("RMSprop tf2: a = 0.9 a + 0.1 g^2, p -= lr g / sqrt(a + eps)") {
+    Scalar s;
+    s.w() = 1.0;
+    RMSprop<double> opt;
+    s.grads(0.5, 0.0);
+    opt.step(s.layer);
+    double a = 0.1 * 0.25;
+    double w = 1.0 - 1e-3 * 0.5 / std::sqrt(a + 1e-7);
+    CHECK(s.w() == doctest::Approx(w).epsilon(1e-15));
+    CHECK(s.b() == 0.0);  // a zero gradient moves nothing
+    s.grads(-0.25, 0.0);
+    opt.step(s.layer);
+    a = 0.9 * a + 0.1 * 0.0625;
+    w -= 1e-3 * -0.25 / std::sqrt(a + 1e-7);
+    CHECK(s.w() == doctest::Approx(w).epsilon(1e-15));
+}
+
+TEST_CASE("RMSprop keras2.1 puts epsilon outside the root: a vanishing gradient becomes a full step") {
+    Scalar tf2, old;
+    RMSprop<double> a, b;
+    b.numerics = Numerics::keras2_1;
+    tf2.grads(1e-8, 0);
+    old.grads(1e-8, 0);
+    a.step(tf2.layer);
+    b.step(old.layer);
+    const double acc = 0.1 * 1e-16;
+    CHECK(tf2.w() == doctest::Approx(-1e-3 * 1e-8 / std::sqrt(acc + 1e-7)).epsilon(1e-12));
+    CHECK(old.w() == doctest::Approx(-1e-3 * 1e-8 / (std::sqrt(acc) + 1e-7)).epsilon(1e-12));
+    CHECK(std::abs(old.w()) > 1000 * std::abs(tf2.w()));  // ~7.6e-5 against ~3.2e-8
+}
+
+TEST_CASE("Adam follows TF's ApplyAdam for two steps") {
+    Scalar s;
+    Adam<double> opt;
+    const double g1 = 0.3, g2 = -0.1;
+    s.grads(g1, 0);
+    opt.step(s.layer);
+    double m = 0.1 * g1, v = 0.001 * g1 * g1;
+    double w = -1e-3 * std::sqrt(1 - 0.999) / (1 - 0.9) * m / (std::sqrt(v) + 1e-7);
+    CHECK(s.w() == doctest::Approx(w).epsilon(1e-13));
+    s.grads(g2, 0);
+    opt.step(s.layer);
+    m = 0.9 * m + 0.1 * g2;
+    v = 0.999 * v + 0.001 * g2 * g2;
+    w -= 1e-3 * std::sqrt(1 - 0.999 * 0.999) / (1 - 0.9 * 0.9) * m / (std::sqrt(v) + 1e-7);
+    CHECK(s.w() == doctest::Approx(w).epsilon(1e-13));
+    CHECK(opt.iterations() == 2);
+}
+
+TEST_CASE("SGD: plain, momentum and Nesterov") {
+    Scalar plain, mom, nes;
+    SGD<double> a(0.1), b(0.1, 0.9), c(0.1, 0.9, true);
+    for (double g : {1.0, 0.5}) {
+        plain.grads(g, 0);
+        mom.grads(g, 0);
+        nes.grads(g, 0);
+        a.step(plain.layer);
+        b.step(mom.layer);
+        c.step(nes.layer);
+    }
+    CHECK(plain.w() == doctest::Approx(-0.15));
+    // v1 = -0.1, p1 = -0.1; v2 = 0.9 * -0.1 - 0.05 = -0.14, p2 = -0.24
+    CHECK(mom.w() == doctest::Approx(-0.24));
+    // p1 = 0.9 * -0.1 - 0.1 = -0.19; p2 = p1 + 0.9 * -0.14 - 0.05 = -0.366
+    CHECK(nes.w() == doctest::Approx(-0.366));
+}
+
+TEST_CASE("optimizers never touch BatchNorm's moving statistics") {
+    Sequential<Dense<3, 3, double>, BatchNorm<3, double>> net;
+    init(net, 1);
+    net.layer<1>().moving_mean.fill(5.0);
+    net.layer<1>().moving_variance.fill(7.0);
+    RMSprop<double> r;
+    Adam<double> a;
+    SGD<double> s(0.1, 0.9);
+    const Matrix<double> x = layerwise::testing::random_matrix(4, 3, 1);
+    net.layer<1>().dgamma.fill(1.0);
+    r.step(net);
+    a.step(net);
+    s.step(net);
+    for (double v : net.layer<1>().moving_mean) CHECK(v == 5.0);
+    for (double v : net.layer<1>().moving_variance) CHECK(v == 7.0);
+    CHECK(net.layer<1>().gamma(0) != 1.0);  // while gamma did move
+}
+
+TEST_CASE("set_numerics switches BatchNorm to zero-debiased averages") {
+    Sequential<Dense<2, 2>, BatchNorm<2>, ReLU, BatchNorm<2>> net;
+    set_numerics(net, Numerics::keras2_1);
+    CHECK(net.layer<1>().zero_debias);
+    CHECK(net.layer<3>().zero_debias);
+    set_numerics(net, Numerics::tf2);
+    CHECK_FALSE(net.layer<3>().zero_debias);
+    CHECK(parse_numerics("keras2.1") == Numerics::keras2_1);
+    CHECK_THROWS_WITH_AS(parse_numerics("tf1"), "layerwise: unknown numerics 'tf1' (expected tf2 or keras2.1)",
+                         std::invalid_argument);
+}
