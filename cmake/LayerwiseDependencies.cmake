@@ -8,3 +8,8 @@ endif()
 find_dependency(xtl)
 find_dependency(xtensor)
 find_dependency(xtensor-blas)
+find_dependency(ZLIB)      # .gz IDX files (Fashion-MNIST as Debian ships it)
+# .npz checkpoints. Through pkg-config: Debian 12's libzip CMake package names the tools
+# zipcmp, zipmerge and ziptool, which live in other packages, and fails without them.
+find_dependency(PkgConfig)
+pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)

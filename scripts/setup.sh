@@ -7,7 +7,9 @@ set -euo pipefail
 packages=(
   g++ make cmake ccache pkg-config ca-certificates
   libxtensor-dev libxtensor-blas-dev libxsimd-dev xtl-dev libopenblas-dev
-  doctest-dev libcli11-dev zlib1g-dev
+  doctest-dev libcli11-dev zlib1g-dev libzip-dev
+  python3 python3-numpy python3-matplotlib python3-protobuf
+  npm dataset-fashion-mnist
 )
 
 missing=()

@@ -58,7 +58,8 @@ TEST_CASE("runtime bad input is a clear exception") {
                              "layerwise: forward: the batch is empty (0 rows)", std::invalid_argument);
     }
     SUBCASE("gradient of the wrong shape") {
-        net.forward(zeros<float>(4, 5), Mode::train);
+        const Matrix<float> x = zeros<float>(4, 5);
+        net.forward(x, Mode::train);
         CHECK_THROWS_AS(net.backward(zeros<float>(4, 2)), std::invalid_argument);
     }
 }
@@ -79,7 +80,8 @@ TEST_CASE("NaN in the input reaches the output instead of crashing or vanishing"
 TEST_CASE("batch size may change between calls") {
     SmallBn net;
     init(net, 3);
-    CHECK(net.forward(zeros<float>(7, 5), Mode::train).shape(0) == 7);
+    const Matrix<float> seven = zeros<float>(7, 5), two = zeros<float>(2, 5);  // inputs outlive backward
+    CHECK(net.forward(seven, Mode::train).shape(0) == 7);
     CHECK(net.backward(zeros<float>(7, 3)).shape(0) == 7);
-    CHECK(net.forward(zeros<float>(2, 5), Mode::inference).shape(0) == 2);
+    CHECK(net.forward(two, Mode::inference).shape(0) == 2);
 }

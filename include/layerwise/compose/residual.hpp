@@ -62,6 +62,11 @@ public:
 
     Block block;
 
+    /// The output of the last forward and the input gradient of the last backward,
+    /// for diagnostics (the signal going forward and the error going backward).
+    const auto& output() const { return y_; }
+    const auto& input_gradient() const { return dx_; }
+
 private:
     Matrix y_;   // y: (B x N)
     Matrix dx_;  // dx: (B x N)

@@ -77,6 +77,11 @@ public:
     template <class F>
     void visit_parameters(F&&) {}
 
+    /// The output of the last forward and the input gradient of the last backward,
+    /// for diagnostics (the signal going forward and the error going backward).
+    const auto& output() const { return y_; }
+    const auto& input_gradient() const { return dx_; }
+
 private:
     Matrix<T> y_;   // y: (B x N), kept for f'
     Matrix<T> dx_;  // dx: (B x N)

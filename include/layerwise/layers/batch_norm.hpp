@@ -48,6 +48,8 @@ public:
     Vector<T> dgamma = zeros<T>(N);           // (N)
     Vector<T> dbeta = zeros<T>(N);            // (N)
     bool zero_debias = false;                 // Keras 2.1.5's moving averages, see the top of this file
+    bool track_moving_statistics = true;      // false: train mode leaves the moving statistics alone
+                                              // (for diagnostic passes that must not change the model)
 
     BatchNorm() {
         gamma.fill(T(1));
@@ -77,7 +79,7 @@ public:
                 var_(j) /= T(B);
                 inv_std_(j) = T(1) / std::sqrt(var_(j) + epsilon);
             }
-            update_moving_statistics();
+            if (track_moving_statistics) update_moving_statistics();
         } else {
             for (std::size_t j = 0; j < N; ++j) {
                 mean_(j) = moving_mean(j);
@@ -132,6 +134,11 @@ public:
     /// The batch statistics of the last train-mode forward: mean (N) and biased variance (N).
     const Vector<T>& batch_mean() const { return mean_; }
     const Vector<T>& batch_variance() const { return var_; }
+
+    /// The output of the last forward and the input gradient of the last backward,
+    /// for diagnostics (the signal going forward and the error going backward).
+    const auto& output() const { return y_; }
+    const auto& input_gradient() const { return dx_; }
 
 private:
     void update_moving_statistics() {

@@ -67,6 +67,11 @@ public:
         f("bias", b, db, true);
     }
 
+    /// The output of the last forward and the input gradient of the last backward,
+    /// for diagnostics (the signal going forward and the error going backward).
+    const auto& output() const { return y_; }
+    const auto& input_gradient() const { return dx_; }
+
 private:
     const Matrix<T>* x_ = nullptr;  // the input of the last forward: (B x In), owned upstream
     Matrix<T> y_;                   // y: (B x Out)

@@ -1,0 +1,50 @@
+// examples/seed_networks.hpp — choosing one of the seed's networks at run time.
+//
+// The network is a type, so a program that takes --config and --depth on its command
+// line compiles every choice in and picks one: with_seed_network(config, depth, f) calls
+// f.template operator()<Net>() with Net = seed::Network<config, depth>. Depths 10, 15, ...,
+// 50 are compiled in; any other is an error that lists them.
+#pragma once
+
+#include <layerwise/models/seed_mlp.hpp>
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+namespace layerwise::seed {
+
+inline constexpr std::size_t depths[] = {10, 15, 20, 25, 30, 35, 40, 45, 50};
+
+inline std::string available_depths() {
+    std::string s;
+    for (std::size_t d : depths) s += (s.empty() ? "" : ", ") + std::to_string(d);
+    return s;
+}
+
+inline Config parse_config(const std::string& name) {
+    for (int c = 0; c < 3; ++c)
+        if (config_names[c] == name) return static_cast<Config>(c);
+    throw std::invalid_argument("unknown config '" + name + "' (expected bn, plain or skip)");
+}
+
+template <Config C, class F>
+void with_depth(std::size_t depth, F& f) {
+    const bool found = [&]<std::size_t... I>(std::index_sequence<I...>) {
+        return ((depth == depths[I] ? (f.template operator()<Network<C, depths[I]>>(), true) : false) || ...);
+    }(std::make_index_sequence<std::size(depths)>{});
+    if (!found)
+        throw std::invalid_argument("depth " + std::to_string(depth) + " is not compiled in (available: " +
+                                    available_depths() + ")");
+}
+
+template <class F>
+void with_seed_network(Config config, std::size_t depth, F&& f) {
+    switch (config) {
+        case Config::bn: return with_depth<Config::bn>(depth, f);
+        case Config::plain: return with_depth<Config::plain>(depth, f);
+        case Config::skip: return with_depth<Config::skip>(depth, f);
+    }
+}
+
+}  // namespace layerwise::seed

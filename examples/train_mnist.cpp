@@ -1,0 +1,122 @@
+// train_mnist — trains one of the seed's MLPs on MNIST (or Fashion-MNIST), as the seed's
+// Keras notebook does with model.fit, and writes history.csv and model.npz.
+//
+//   train_mnist --config bn --depth 10 --epochs 5
+//   train_mnist --config plain --depth 40 --numerics keras2.1 --out runs/plain40
+#include "seed_networks.hpp"
+
+#include <layerwise/data/mnist.hpp>
+#include <layerwise/init.hpp>
+#include <layerwise/io/npz.hpp>
+#include <layerwise/optim/adam.hpp>
+#include <layerwise/optim/rmsprop.hpp>
+#include <layerwise/optim/sgd.hpp>
+#include <layerwise/summary.hpp>
+#include <layerwise/train/fit.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <variant>
+
+using namespace layerwise;
+namespace fs = std::filesystem;
+
+struct Options {
+    std::string config = "bn";
+    std::size_t depth = 10;
+    std::size_t epochs = 5;
+    std::size_t batch = 128;
+    std::string optimizer = "rmsprop";
+    double lr = 0;  // 0: the optimizer's Keras default
+    std::uint64_t seed = 1;
+    std::string dataset = "mnist";
+    std::string data;
+    std::string out;
+    std::string numerics = "tf2";
+    bool quiet = false;
+};
+
+using AnyOptimizer = std::variant<RMSprop<float>, Adam<float>, SGD<float>>;
+
+AnyOptimizer make_optimizer(const Options& o, Numerics numerics) {
+    if (o.optimizer == "rmsprop") {
+        RMSprop<float> opt;
+        opt.numerics = numerics;
+        if (o.lr > 0) opt.learning_rate = float(o.lr);
+        return opt;
+    }
+    if (o.optimizer == "adam") return o.lr > 0 ? Adam<float>(float(o.lr)) : Adam<float>();
+    return o.lr > 0 ? SGD<float>(float(o.lr)) : SGD<float>();
+}
+
+int main(int argc, char** argv) {
+    Options o;
+    CLI::App app{"Train one of the seed study's MLPs on MNIST and write history.csv and model.npz"};
+    app.add_option("--config", o.config, "bn (Dense+BatchNorm+ReLU), plain (Dense+ReLU) or skip (BN + residual every two layers)")
+        ->check(CLI::IsMember({"bn", "plain", "skip"}));
+    app.add_option("--depth", o.depth, "the seed's N_LAYERS: N - 1 hidden layers plus the output (" +
+                                           seed::available_depths() + ")");
+    app.add_option("--epochs", o.epochs, "epochs")->check(CLI::PositiveNumber);
+    app.add_option("--batch", o.batch, "mini-batch size")->check(CLI::PositiveNumber);
+    app.add_option("--optimizer", o.optimizer, "rmsprop (the seed's), adam or sgd")
+        ->check(CLI::IsMember({"rmsprop", "adam", "sgd"}));
+    app.add_option("--lr", o.lr, "learning rate (default: Keras' for the optimizer)");
+    app.add_option("--seed", o.seed, "seed for initialisation and shuffling");
+    app.add_option("--dataset", o.dataset, "mnist or fashion")->check(CLI::IsMember({"mnist", "fashion"}));
+    app.add_option("--data", o.data, "folder with the four IDX files (default: data/mnist, or Debian's Fashion-MNIST)");
+    app.add_option("--out", o.out, "output folder (default: runs/<config>-d<depth>-s<seed>)");
+    app.add_option("--numerics", o.numerics, "tf2 (the seed's TF2 Keras) or keras2.1 (Keras 2.1.5)")
+        ->check(CLI::IsMember({"tf2", "keras2.1"}));
+    app.add_flag("--quiet", o.quiet, "print nothing while training");
+    CLI11_PARSE(app, argc, argv);
+
+    int status = 0;
+    try {
+        const seed::Config config = seed::parse_config(o.config);
+        const Numerics numerics = parse_numerics(o.numerics);
+        const fs::path out = o.out.empty() ? fs::path("runs") / (o.config + "-d" + std::to_string(o.depth) + "-s" +
+                                                                 std::to_string(o.seed))
+                                           : fs::path(o.out);
+        const data::Split split = o.dataset == "mnist"
+                                      ? data::load_mnist(o.data.empty() ? "data/mnist" : o.data)
+                                      : (o.data.empty() ? data::load_fashion_mnist() : data::load_fashion_mnist(o.data));
+        fs::create_directories(out);
+
+        seed::with_seed_network(config, o.depth, [&]<class Net>() {
+            auto net = std::make_unique<Net>();  // parameters and workspaces: megabytes, so on the heap
+            init(*net, o.seed);
+            set_numerics(*net, numerics);
+            if (!o.quiet) summary(*net, std::cout, o.config + "_" + std::to_string(o.depth));
+            FitOptions fo;
+            fo.epochs = o.epochs;
+            fo.batch_size = o.batch;
+            fo.seed = o.seed;
+            if (o.quiet) fo.verbosity = Verbosity::quiet;
+            History history;
+            fo.on_epoch_end = [&](const EpochRecord& r) {  // keep a complete history.csv after every epoch
+                history.epochs.push_back(r);
+                history.write_csv(out / "history.csv");
+            };
+            AnyOptimizer optimizer = make_optimizer(o, numerics);
+            const History result = std::visit(
+                [&](auto& opt) {
+                    return fit(*net, opt, {split.train.images, split.train.labels},
+                               {split.test.images, split.test.labels}, fo);
+                },
+                optimizer);
+            result.write_csv(out / "history.csv");
+            io::save_npz(*net, out / "model.npz");
+            if (!o.quiet)
+                std::cout << "wrote " << (out / "history.csv").string() << " and " << (out / "model.npz").string()
+                          << "\n";
+            if (result.divergence) status = 3;
+        });
+    } catch (const std::exception& e) {
+        std::cerr << "train_mnist: " << e.what() << "\n";
+        return 2;
+    }
+    return status;
+}

@@ -1,0 +1,206 @@
+// layerwise/io/npz.hpp — checkpoints a Python user opens with numpy.load.
+//
+// save_npz(net, "model.npz") writes an .npz: a zip archive of .npy arrays (npy.hpp,
+// zip.hpp), one per parameter, moving statistics included, named by its Keras name
+// with ".npy" appended, so that numpy.load("model.npz")["dense_3/kernel"] is that kernel.
+// The arrays have the network's scalar type ('<f4' or '<f8') and their C++ shapes
+// (kernel In x Out, vectors 1-D). One more member, "__signature__.npy", is a 1-D uint8
+// array of UTF-8 text describing the network:
+//
+//   layerwise network: 136808 float32 parameters in 7 layers
+//   layer 0: dense (Dense), output width 128
+//     dense/kernel (784, 128)
+//     dense/bias (128,)
+//   layer 1: batch_normalization (BatchNormalization), output width 128
+//   ...
+//
+// (in Python: numpy.load("model.npz")["__signature__"].tobytes().decode()).
+//
+// load_npz(net, "model.npz") compares that signature with net's own, so loading into
+// a network with other layers, widths or scalar type throws an error saying what
+// differs; then it reads and checks every array into temporaries, and only when all
+// of them are good does it overwrite net's parameters: a failed load leaves net unchanged.
+//
+// save_npz writes "model.npz.tmp-<pid>" in the same directory, flushes it to disk and
+// renames it over "model.npz", so the target is always either the old file or the
+// complete new one; on failure the temporary file is removed.
+//
+// Both throw CheckpointError naming the file (and the member) on any failure.
+// Link with -lzip (Debian: libzip-dev). POSIX only (getpid, fsync).
+#pragma once
+
+#include "../visit.hpp"
+#include "checkpoint_error.hpp"
+#include "npy.hpp"
+#include "zip.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <vector>
+
+namespace layerwise::io {
+
+/// The member that holds the network's signature.
+inline constexpr std::string_view signature_member = "__signature__.npy";
+
+namespace detail {
+
+template <class V>
+Shape shape_of(const V& value) {
+    return Shape(value.shape().begin(), value.shape().end());
+}
+
+// The signature of net: a header line with the totals and the scalar type, then every
+// leaf layer (name, class, output width) followed by its parameters (name, shape).
+template <class Net>
+std::string signature(Net& net) {
+    using T = typename Net::scalar_type;
+    std::size_t parameters = 0, layers = 0;
+    std::string body;
+    for_each_layer(net, [&](auto& layer, const LayerInfo& li) {
+        const std::string name(li.name);
+        body += "layer " + std::to_string(li.index) + ": " + name + " (" + std::string(li.keras_class) +
+                "), output width " + (li.out_width == any_width ? std::string("any") : std::to_string(li.out_width)) + "\n";
+        layer.visit_parameters([&](std::string_view kind, auto& value, auto&, bool) {
+            body += "  " + name + "/" + std::string(kind) + " " + shape_text(shape_of(value)) + "\n";
+            parameters += value.size();
+        });
+        ++layers;
+    });
+    const std::string scalar = std::is_same_v<T, float> ? "float32" : "float64";
+    return "layerwise network: " + std::to_string(parameters) + " " + scalar + " parameters in " +
+           std::to_string(layers) + " layers\n" + body;
+}
+
+inline std::vector<std::string_view> split_lines(std::string_view text) {
+    std::vector<std::string_view> lines;
+    while (!text.empty()) {
+        const std::size_t end = std::min(text.find('\n'), text.size());
+        lines.push_back(text.substr(0, end));
+        text.remove_prefix(std::min(end + 1, text.size()));
+    }
+    return lines;
+}
+
+// Throws unless the saved signature equals ours, saying what differs:
+//   "model.npz: saved network has 238474 float32 parameters in 28 layers, this one has
+//    493834 float32 parameters in 73 layers; first difference: saved "layer 27: dense_9
+//    (Dense), output width 10", this one "layer 27: dense_9 (Dense), output width 128""
+inline void require_same_signature(std::string_view saved, std::string_view ours, const std::string& file) {
+    if (saved == ours) return;
+    constexpr std::string_view prefix = "layerwise network: ";
+    const std::vector<std::string_view> a = split_lines(saved), b = split_lines(ours);
+    if (a.empty() || !a[0].starts_with(prefix))
+        throw CheckpointError(file + ": " + std::string(signature_member) + ": not a layerwise network signature");
+    std::string message = file + ": saved network has " + std::string(a[0].substr(prefix.size())) +
+                          ", this one has " + std::string(b[0].substr(prefix.size()));
+    std::size_t i = 1;
+    while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
+    auto line = [](const std::vector<std::string_view>& lines, std::size_t k) {
+        if (k >= lines.size()) return std::string("(end)");
+        const std::string_view s = lines[k];
+        return std::string(s.substr(std::min(s.find_first_not_of(' '), s.size())));
+    };
+    if (i < a.size() || i < b.size())
+        message += "; first difference: saved \"" + line(a, i) + "\", this one \"" + line(b, i) + "\"";
+    throw CheckpointError(message);
+}
+
+// Removes a temporary file when the save that made it fails.
+struct TempFileGuard {
+    std::filesystem::path path;
+    bool keep = false;
+    ~TempFileGuard() {
+        std::error_code ignored;
+        if (!keep) std::filesystem::remove(path, ignored);
+    }
+};
+
+// Asks the OS to put the file's bytes on disk before it is renamed into place.
+inline void sync_file(const std::filesystem::path& file) {
+    const int fd = ::open(file.c_str(), O_RDONLY);
+    const bool ok = fd >= 0 && ::fsync(fd) == 0;
+    const int error = errno;
+    if (fd >= 0) ::close(fd);
+    if (!ok) throw CheckpointError(file.string() + ": cannot flush to disk: " + std::strerror(error));
+}
+
+}  // namespace detail
+
+/// Writes every parameter of net, and its signature, to the .npz file `file`.
+template <class Net>
+void save_npz(Net& net, const std::filesystem::path& file) {
+    using T = typename Net::scalar_type;
+    static_assert(!npy_descr<T>.empty(), "layerwise: save_npz saves float and double networks");
+    const std::filesystem::path temp = file.string() + ".tmp-" + std::to_string(::getpid());
+    detail::TempFileGuard guard{temp};
+    {
+        ZipWriter zip(temp);
+        const std::string text = detail::signature(net);
+        zip.add(std::string(signature_member), encode_npy(reinterpret_cast<const std::uint8_t*>(text.data()), {text.size()}));
+        for_each_parameter(net, [&](const ParameterInfo& p, auto& value, auto&) {
+            zip.add(std::string(p.name) + ".npy", encode_npy(value.data(), detail::shape_of(value)));
+        });
+        zip.commit();
+    }
+    detail::sync_file(temp);
+    std::error_code error;
+    std::filesystem::rename(temp, file, error);
+    if (error) throw CheckpointError(file.string() + ": cannot replace it with " + temp.string() + ": " + error.message());
+    guard.keep = true;
+}
+
+/// Reads the parameters of net from the .npz file `file`, written by save_npz for a
+/// network of the same type. All or nothing: on any error net is left unchanged.
+template <class Net>
+void load_npz(Net& net, const std::filesystem::path& file) {
+    using T = typename Net::scalar_type;
+    static_assert(!npy_descr<T>.empty(), "layerwise: load_npz loads float and double networks");
+    const std::string name = file.string();
+    const ZipReader zip(file);
+
+    // 1. The signature: the same layers, widths and scalar type.
+    {
+        const std::string where = name + ": " + std::string(signature_member);
+        const std::size_t max_signature_bytes = std::size_t(1) << 24;
+        const std::string bytes = zip.read(std::string(signature_member), max_signature_bytes);
+        const NpyArray a = decode_npy(bytes, where);
+        require_dtype<std::uint8_t>(a, where);
+        if (a.shape.size() != 1) throw CheckpointError(where + ": shape " + shape_text(a.shape) + ", expected 1-D");
+        detail::require_same_signature(a.data, detail::signature(net), name);
+    }
+
+    // 2. Every parameter, checked and copied into a temporary, in the order of the walk.
+    std::vector<std::string> staged;
+    for_each_parameter(net, [&](const ParameterInfo& p, auto& value, auto&) {
+        const std::string member = std::string(p.name) + ".npy";
+        const std::string where = name + ": " + member;
+        const std::size_t max_header_bytes = 12 + 0xffff;  // the longest .npy prefix and header we accept
+        const std::string bytes = zip.read(member, value.size() * sizeof(T) + max_header_bytes);
+        const NpyArray a = decode_npy(bytes, where);
+        require_dtype<T>(a, where);
+        const Shape expected = detail::shape_of(value);
+        if (a.shape != expected)
+            throw CheckpointError(where + ": shape " + shape_text(a.shape) + ", expected " + shape_text(expected));
+        staged.emplace_back(a.data);
+    });
+
+    // 3. All good: overwrite the parameters (nothing here can fail).
+    std::size_t k = 0;
+    for_each_parameter(net, [&](const ParameterInfo&, auto& value, auto&) {
+        std::memcpy(value.data(), staged[k].data(), staged[k].size());
+        ++k;
+    });
+}
+
+}  // namespace layerwise::io

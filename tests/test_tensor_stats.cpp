@@ -1,0 +1,51 @@
+#include <doctest/doctest.h>
+#include <layerwise/diagnostics/tensor_stats.hpp>
+
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <vector>
+
+using namespace layerwise::diagnostics;
+
+TEST_CASE("known values give known statistics") {
+    const std::vector<double> g = {3.0, -4.0, 0.0, 0.0};
+    const TensorStats s = tensor_stats<double>(g);
+    CHECK(s.n == 4);
+    CHECK(s.l2 == doctest::Approx(5.0));
+    CHECK(s.rms == doctest::Approx(2.5));
+    CHECK(s.mean == doctest::Approx(-0.25));
+    CHECK(s.std == doctest::Approx(std::sqrt(25.0 / 4 - 0.0625)));
+    CHECK(s.max_abs == 4.0);
+    CHECK(s.zero_fraction == 0.5);
+    CHECK(s.positive == 1);
+    CHECK(s.negative == 1);
+    CHECK(s.zeros == 2);
+}
+
+TEST_CASE("the histogram puts |g| into fixed half-decade bins") {
+    CHECK(TensorStats::bins == 30);
+    CHECK(TensorStats::bin_of(1e-13) == 0);
+    CHECK(TensorStats::bin_of(1e-12) == 1);
+    CHECK(TensorStats::bin_of(2e-12) == 1);
+    CHECK(TensorStats::bin_of(4e-12) == 2);  // sqrt(10) * 1e-12 = 3.16e-12 starts bin 2
+    CHECK(TensorStats::bin_of(1.0) == 25);
+    CHECK(TensorStats::bin_of(99.0) == 28);
+    CHECK(TensorStats::bin_of(100.0) == 29);
+    CHECK(TensorStats::bin_lower_edge(25) == doctest::Approx(1.0));
+    const std::vector<float> g = {1e-3f, -2e-3f, 0.5f, 1e-20f, 1e5f, 0.0f};
+    const TensorStats s = tensor_stats<float>(g);
+    CHECK(s.histogram[TensorStats::bin_of(1e-3)] == 2);  // 1e-3 and 2e-3 share a half-decade
+    CHECK(s.histogram[0] == 1);
+    CHECK(s.histogram[29] == 1);
+    const auto total = std::accumulate(s.histogram.begin(), s.histogram.end(), std::uint64_t{0});
+    CHECK(total + s.zeros == s.n);
+}
+
+TEST_CASE("non-finite values are counted, not mixed into the numbers") {
+    const std::vector<float> g = {1.0f, std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()};
+    const TensorStats s = tensor_stats<float>(g);
+    CHECK(s.nonfinite == 2);
+    CHECK(s.n == 1);
+    CHECK(s.l2 == 1.0);
+}
