@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
-# The README's first command: installs what is missing, builds the examples, runs the main one.
+# The README's first command: installs what is missing, fetches MNIST, builds the study
+# program, runs a reduced gradient study (3 configs x depths 10..40, 3 epochs, seed 1) and
+# writes its figures and report. A rerun skips the runs that are already finished.
+#   EPOCHS=20 SEEDS=1,2,3 bash scripts/quickstart.sh     the full study
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/fetch_mnist.sh
 cmake -S . -B build -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
-cmake --build build -j "$(nproc)" --target quick_tour
-./build/examples/quick_tour
+cmake --build build -j "$(nproc)" --target gradient_study
+out=${OUT:-study}
+./build/examples/gradient_study --configs bn,plain,skip --depths 10:40:5 --epochs "${EPOCHS:-3}" \
+  --seeds "${SEEDS:-1}" --jobs "$(nproc)" --out "$out"
+/usr/bin/python3 scripts/study_report.py "$out"
+echo
+echo "Done. Report: $out/REPORT.md, figures: $out/*.png, runs: $out/<config>-d<depth>-s<seed>/"
+echo "Full study (20 epochs, three seeds): EPOCHS=20 SEEDS=1,2,3 bash scripts/quickstart.sh"
