@@ -185,7 +185,7 @@ def figure_histograms(runs, numerics, out):
     seed = min(r["meta"]["seed"] for r in runs)
     sel = [r for r in runs if r["meta"]["numerics"] == numerics and r["meta"]["seed"] == seed]
     configs = [c for c in CONFIGS if any(r["meta"]["config"] == c for r in sel)]
-    fig, axes = plt.subplots(len(configs), 2, figsize=(10, 3.2 * len(configs)), squeeze=False)
+    fig, axes = plt.subplots(len(configs), 2, figsize=(11, 3.6 * len(configs)), squeeze=False, layout="constrained")
     for i, c in enumerate(configs):
         r = max((x for x in sel if x["meta"]["config"] == c), key=lambda x: x["meta"]["depth"])
         rows = read_gradients(r)
@@ -199,7 +199,7 @@ def figure_histograms(runs, numerics, out):
             im = ax.imshow(frac, aspect="auto", origin="lower", cmap="magma",
                            extent=[-12.5, 2.5, -0.5, len(ks) - 0.5])
             ax.set_title(f"{LABELS[c]}, depth {r['meta']['depth']}, epoch {epoch}", fontsize=9)
-            ax.set_xlabel("log10 |dL/dW|  (half-decade bins; edges: <1e-12, ≥1e2)")
+            ax.set_xlabel("log10 |dL/dW|  (half-decade bins; outer bins: <1e-12, ≥1e2)", fontsize=8)
             ax.set_ylabel("dense layer (input at bottom)")
             fig.colorbar(im, ax=ax, fraction=0.04, label="fraction of weights")
     fig.suptitle("Distribution of kernel gradients per layer (TensorBoard's histogram view as a heat map)", fontsize=10)
