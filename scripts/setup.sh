@@ -3,6 +3,7 @@
 # Idempotent: a second run installs nothing and calls apt-get not at all.
 #   scripts/setup.sh            the build, the tests and the examples
 set -euo pipefail
+source "$(dirname "$0")/lib/apt_install.sh"
 
 packages=(
   g++ make cmake ccache pkg-config ca-certificates
@@ -21,15 +22,7 @@ done
 command -v npm >/dev/null || missing+=(npm)
 
 if ((${#missing[@]})); then
-  echo "setup: installing ${missing[*]}"
-  sudo=""
-  if [ "$(id -u)" != 0 ]; then
-    command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
-    sudo=sudo
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -q
-  $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+  apt_install setup "${missing[@]}"
 else
   echo "setup: all packages present"
 fi

@@ -30,6 +30,7 @@
 #pragma once
 
 #include "../visit.hpp"
+#include "atomic_file.hpp"
 #include "checkpoint_error.hpp"
 #include "npy.hpp"
 #include "zip.hpp"
@@ -142,7 +143,7 @@ template <class Net>
 void save_npz(Net& net, const std::filesystem::path& file) {
     using T = typename Net::scalar_type;
     static_assert(!npy_descr<T>.empty(), "layerwise: save_npz saves float and double networks");
-    const std::filesystem::path temp = file.string() + ".tmp-" + std::to_string(::getpid());
+    const std::filesystem::path temp = temporary_sibling(file);
     detail::TempFileGuard guard{temp};
     {
         ZipWriter zip(temp);
