@@ -1,0 +1,117 @@
+// bench_train — end-to-end training throughput of the seed's networks on MNIST-shaped
+// data (uniform pixels, random labels: the speed does not depend on the values).
+//
+//   bench_train --config bn --depth 25 --batch 128 --steps 300 --threads 1
+//   bench_train ... --gemm-only      only the GEMMs of the same steps: the BLAS ceiling
+// Prints what it measured, the BLAS kernel and threads, and last `samples_per_s=<number>`.
+#include "../examples/seed_networks.hpp"
+
+#include <layerwise/blas_runtime.hpp>
+#include <layerwise/init.hpp>
+#include <layerwise/loss/softmax_cross_entropy.hpp>
+#include <layerwise/optim/rmsprop.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <vector>
+
+using namespace layerwise;
+
+struct Options {
+    std::string config = "bn";
+    std::size_t depth = 25, batch = 128, steps = 300, warmup = 20;
+    int threads = 1;
+    bool gemm_only = false;
+};
+
+// The GEMMs of one step of the seed MLP: forward x W, backward x^T dy and dy W^T per layer.
+double gemm_only(const Options& o, std::size_t dense_layers) {
+    const std::size_t B = o.batch;
+    std::vector<std::size_t> in(dense_layers, 128), out(dense_layers, 128);
+    in.front() = 784;
+    out.back() = 10;
+    std::vector<Matrix<float>> x, w, y, dw, dx;
+    for (std::size_t l = 0; l < dense_layers; ++l) {
+        x.push_back(zeros<float>(B, in[l]));
+        w.push_back(zeros<float>(in[l], out[l]));
+        y.push_back(zeros<float>(B, out[l]));
+        dw.push_back(zeros<float>(in[l], out[l]));
+        dx.push_back(zeros<float>(B, in[l]));
+    }
+    auto step = [&] {
+        for (std::size_t l = 0; l < dense_layers; ++l) gemm(x[l], false, w[l], false, y[l]);
+        for (std::size_t l = dense_layers; l-- > 0;) {
+            gemm(x[l], true, y[l], false, dw[l]);
+            if (l > 0) gemm(y[l], false, w[l], true, dx[l]);  // the first layer needs no dx
+        }
+    };
+    for (std::size_t s = 0; s < o.warmup; ++s) step();
+    const auto t0 = std::chrono::steady_clock::now();
+    for (std::size_t s = 0; s < o.steps; ++s) step();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+template <class Net>
+double train(const Options& o) {
+    auto net = std::make_unique<Net>();
+    init(*net, 1);
+    RMSprop<float> opt;
+    SoftmaxCrossEntropy<float> loss;
+    std::mt19937_64 rng(2);
+    Matrix<float> x = zeros<float>(o.batch, 784);
+    for (auto& v : x) v = static_cast<float>(uniform01(rng));
+    std::vector<int> y(o.batch);
+    for (auto& l : y) l = static_cast<int>(rng() % 10);
+    auto step = [&] {
+        loss.forward(net->forward(x, Mode::train), y);
+        net->backward(loss.backward());
+        opt.step(*net);
+    };
+    for (std::size_t s = 0; s < o.warmup; ++s) step();
+    const auto t0 = std::chrono::steady_clock::now();
+    for (std::size_t s = 0; s < o.steps; ++s) step();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+int main(int argc, char** argv) {
+    use_fast_blas_kernel(argv);
+    Options o;
+    CLI::App app{"Training throughput of the seed's MLPs (layerwise)"};
+    app.add_option("--config", o.config, "bn, plain or skip")->check(CLI::IsMember({"bn", "plain", "skip"}));
+    app.add_option("--depth", o.depth, "the seed's depth (" + seed::available_depths() + ")");
+    app.add_option("--batch", o.batch, "batch size")->check(CLI::PositiveNumber);
+    app.add_option("--steps", o.steps, "timed steps")->check(CLI::PositiveNumber);
+    app.add_option("--warmup", o.warmup, "untimed steps first");
+    app.add_option("--threads", o.threads, "threads (BLAS threads)")->check(CLI::Range(1, 64));
+    app.add_flag("--gemm-only", o.gemm_only, "time only the GEMMs of the same steps (the BLAS ceiling)");
+    CLI11_PARSE(app, argc, argv);
+    try {
+        set_blas_threads(o.threads);
+        double seconds = 0;
+        const seed::Config config = seed::parse_config(o.config);
+        if (o.gemm_only) {
+            std::size_t dense = 0;  // Dense layers of the network: count them from the type
+            seed::with_seed_network(config, o.depth, [&]<class Net>() {
+                auto net = std::make_unique<Net>();
+                for_each_layer(*net, [&](auto&, const LayerInfo& li) { dense += li.keras_class == "Dense"; });
+            });
+            seconds = gemm_only(o, dense);
+        } else {
+            seed::with_seed_network(config, o.depth, [&]<class Net>() { seconds = train<Net>(o); });
+        }
+        const double sps = double(o.steps * o.batch) / seconds;
+        std::printf("layerwise %s: config=%s depth=%zu batch=%zu steps=%zu threads=%d blas_core=%s blas_threads=%d "
+                    "seconds=%.3f\n",
+                    o.gemm_only ? "gemm-only" : "train", o.config.c_str(), o.depth, o.batch, o.steps, o.threads,
+                    blas_core().c_str(), blas_threads(), seconds);
+        std::printf("samples_per_s=%.1f\n", sps);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_train: %s\n", e.what());
+        return 2;
+    }
+    return 0;
+}
