@@ -3,9 +3,10 @@
 //   forward:  y  = f(x)            element by element, any width
 //   backward: dx = dy * f'(x)      with f' written in terms of y, which is what we keep
 //
-//   ReLU     f(x) = max(x, 0)              f' = 1 if y > 0 else 0
-//   Tanh     f(x) = tanh(x)                f' = 1 - y^2
-//   Sigmoid  f(x) = 1 / (1 + exp(-x))      f' = y (1 - y)
+//   ReLU     f(x) = max(x, 0)              dx = dy if y > 0 else 0   (f' is 1 or 0; a select,
+//                                                                     as TF's ReluGrad)
+//   Tanh     f(x) = tanh(x)                dx = dy (1 - y^2)
+//   Sigmoid  f(x) = 1 / (1 + exp(-x))      dx = dy y (1 - y)
 //
 // Tanh and Sigmoid have f' <= 1 and f' <= 1/4: the textbook cause of vanishing
 // gradients in deep stacks.
@@ -23,7 +24,7 @@ struct relu_fn {
     template <class T>
     static T f(T x) { return x < T(0) ? T(0) : x; }  // written so that NaN stays NaN
     template <class T>
-    static T df_from_y(T y) { return y > T(0) ? T(1) : T(0); }
+    static T backward(T dy, T y) { return y > T(0) ? dy : T(0); }  // both loaded first: the loop vectorizes
 };
 
 struct tanh_fn {
@@ -31,7 +32,7 @@ struct tanh_fn {
     template <class T>
     static T f(T x) { return std::tanh(x); }
     template <class T>
-    static T df_from_y(T y) { return T(1) - y * y; }
+    static T backward(T dy, T y) { return dy * (T(1) - y * y); }
 };
 
 struct sigmoid_fn {
@@ -39,10 +40,10 @@ struct sigmoid_fn {
     template <class T>
     static T f(T x) { return T(1) / (T(1) + std::exp(-x)); }
     template <class T>
-    static T df_from_y(T y) { return y * (T(1) - y); }
+    static T backward(T dy, T y) { return dy * y * (T(1) - y); }
 };
 
-/// An element-wise activation layer (Keras' Activation). Fn supplies f and f'(y).
+/// An element-wise activation layer (Keras' Activation). Fn supplies f(x) and dx from (dy, y).
 template <class Fn, class T = float>
 class Activation {
 public:
@@ -70,7 +71,7 @@ public:
         const T* g = dy.data();
         const T* y = y_.data();
         T* dx = dx_.data();
-        for (std::size_t k = 0, n = dy.size(); k < n; ++k) dx[k] = g[k] * Fn::df_from_y(y[k]);  // dx = dy f'(x)
+        for (std::size_t k = 0, n = dy.size(); k < n; ++k) dx[k] = Fn::backward(g[k], y[k]);  // dx = dy f'(x)
         return dx_;
     }
 

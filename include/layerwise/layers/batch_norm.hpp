@@ -19,6 +19,7 @@
 
 #include "../concepts.hpp"
 
+#include <array>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -65,35 +66,44 @@ public:
         ensure_shape(xhat_, B, N);
         ensure_shape(y_, B, N);
         const T* in = x.data();
+        T* mu = mean_.data();
+        T* var = var_.data();
+        T* inv = inv_std_.data();
         if (mode == Mode::train) {
-            for (std::size_t j = 0; j < N; ++j) mean_(j) = var_(j) = T(0);
+            mean_.fill(T(0));
+            var_.fill(T(0));
             for (std::size_t i = 0; i < B; ++i)  // mu = 1/B sum_i x_i
-                for (std::size_t j = 0; j < N; ++j) mean_(j) += in[i * N + j];
-            for (std::size_t j = 0; j < N; ++j) mean_(j) /= T(B);
+                for (std::size_t j = 0; j < N; ++j) mu[j] += in[i * N + j];
+            for (std::size_t j = 0; j < N; ++j) mu[j] /= T(B);
             for (std::size_t i = 0; i < B; ++i)  // var = 1/B sum_i (x_i - mu)^2
                 for (std::size_t j = 0; j < N; ++j) {
-                    const T d = in[i * N + j] - mean_(j);
-                    var_(j) += d * d;
+                    const T d = in[i * N + j] - mu[j];
+                    var[j] += d * d;
                 }
             for (std::size_t j = 0; j < N; ++j) {
-                var_(j) /= T(B);
-                inv_std_(j) = T(1) / std::sqrt(var_(j) + epsilon);
+                var[j] /= T(B);
+                inv[j] = T(1) / std::sqrt(var[j] + epsilon);
             }
             if (track_moving_statistics) update_moving_statistics();
         } else {
             for (std::size_t j = 0; j < N; ++j) {
-                mean_(j) = moving_mean(j);
-                inv_std_(j) = T(1) / std::sqrt(moving_variance(j) + epsilon);
+                mu[j] = moving_mean(j);
+                inv[j] = T(1) / std::sqrt(moving_variance(j) + epsilon);
             }
         }
+        const T* gam = gamma.data();
+        const T* bet = beta.data();
         T* xh = xhat_.data();
         T* out = y_.data();
-        for (std::size_t i = 0; i < B; ++i)  // xhat = (x - mu) / sqrt(var + eps);  y = gamma xhat + beta
+        for (std::size_t i = 0; i < B; ++i) {  // xhat = (x - mu) / sqrt(var + eps);  y = gamma xhat + beta
+            const T* __restrict xi = in + i * N;
+            T* __restrict xhi = xh + i * N;
+            T* __restrict yi = out + i * N;
             for (std::size_t j = 0; j < N; ++j) {
-                const std::size_t k = i * N + j;
-                xh[k] = (in[k] - mean_(j)) * inv_std_(j);
-                out[k] = gamma(j) * xh[k] + beta(j);
+                xhi[j] = (xi[j] - mu[j]) * inv[j];
+                yi[j] = gam[j] * xhi[j] + bet[j];
             }
+        }
         return y_;
     }
 
@@ -103,22 +113,28 @@ public:
         ensure_shape(dx_, B, N);
         const T* g = dy.data();
         const T* xh = xhat_.data();
+        const T* gam = gamma.data();
+        const T* inv = inv_std_.data();
+        T* dg = dgamma.data();
+        T* db = dbeta.data();
         T* dx = dx_.data();
-        for (std::size_t j = 0; j < N; ++j) dgamma(j) = dbeta(j) = T(0);
+        for (std::size_t j = 0; j < N; ++j) dg[j] = db[j] = T(0);
         for (std::size_t i = 0; i < B; ++i)  // dbeta = sum_i dy_i;  dgamma = sum_i dy_i xhat_i
             for (std::size_t j = 0; j < N; ++j) {
-                dbeta(j) += g[i * N + j];
-                dgamma(j) += g[i * N + j] * xh[i * N + j];
+                db[j] += g[i * N + j];
+                dg[j] += g[i * N + j] * xh[i * N + j];
             }
         if (mode_ == Mode::train) {
+            std::array<T, N> c;  // gamma / (B sqrt(var + eps)), per column
+            for (std::size_t j = 0; j < N; ++j) c[j] = gam[j] * inv[j] / T(B);
             for (std::size_t i = 0; i < B; ++i)  // dx = gamma / (B sqrt(var + eps)) (B dy - dbeta - xhat dgamma)
                 for (std::size_t j = 0; j < N; ++j) {
                     const std::size_t k = i * N + j;
-                    dx[k] = gamma(j) * inv_std_(j) / T(B) * (T(B) * g[k] - dbeta(j) - xh[k] * dgamma(j));
+                    dx[k] = c[j] * (T(B) * g[k] - db[j] - xh[k] * dg[j]);
                 }
         } else {
             for (std::size_t i = 0; i < B; ++i)  // dx = dy gamma / sqrt(moving_var + eps)
-                for (std::size_t j = 0; j < N; ++j) dx[i * N + j] = g[i * N + j] * gamma(j) * inv_std_(j);
+                for (std::size_t j = 0; j < N; ++j) dx[i * N + j] = g[i * N + j] * gam[j] * inv[j];
         }
         return dx_;
     }
@@ -132,8 +148,8 @@ public:
     }
 
     /// The batch statistics of the last train-mode forward: mean (N) and biased variance (N).
-    const Vector<T>& batch_mean() const { return mean_; }
-    const Vector<T>& batch_variance() const { return var_; }
+    const std::array<T, N>& batch_mean() const { return mean_; }
+    const std::array<T, N>& batch_variance() const { return var_; }
 
     /// The output of the last forward and the input gradient of the last backward,
     /// for diagnostics (the signal going forward and the error going backward).
@@ -144,25 +160,25 @@ private:
     void update_moving_statistics() {
         if (!zero_debias) {
             for (std::size_t j = 0; j < N; ++j) {  // moving = momentum moving + (1 - momentum) batch
-                moving_mean(j) = momentum * moving_mean(j) + (T(1) - momentum) * mean_(j);
-                moving_variance(j) = momentum * moving_variance(j) + (T(1) - momentum) * var_(j);
+                moving_mean(j) = momentum * moving_mean(j) + (T(1) - momentum) * mean_[j];
+                moving_variance(j) = momentum * moving_variance(j) + (T(1) - momentum) * var_[j];
             }
             return;
         }
         ++debias_steps_;  // a = momentum a + (1 - momentum) batch;  moving = a / (1 - momentum^t)
         const T correction = T(1) - static_cast<T>(std::pow(momentum, static_cast<T>(debias_steps_)));
         for (std::size_t j = 0; j < N; ++j) {
-            biased_mean_(j) = momentum * biased_mean_(j) + (T(1) - momentum) * mean_(j);
-            biased_variance_(j) = momentum * biased_variance_(j) + (T(1) - momentum) * var_(j);
+            biased_mean_(j) = momentum * biased_mean_(j) + (T(1) - momentum) * mean_[j];
+            biased_variance_(j) = momentum * biased_variance_(j) + (T(1) - momentum) * var_[j];
             moving_mean(j) = biased_mean_(j) / correction;
             moving_variance(j) = biased_variance_(j) / correction;
         }
     }
 
     Mode mode_ = Mode::train;
-    Vector<T> mean_ = zeros<T>(N);     // mu: (N) batch mean, or the moving mean in inference
-    Vector<T> var_ = zeros<T>(N);      // var: (N) biased batch variance
-    Vector<T> inv_std_ = zeros<T>(N);  // 1 / sqrt(var + eps): (N)
+    std::array<T, N> mean_{};     // mu: (N) batch mean, or the moving mean in inference
+    std::array<T, N> var_{};      // var: (N) biased batch variance
+    std::array<T, N> inv_std_{};  // 1 / sqrt(var + eps): (N)
     Matrix<T> xhat_;                   // xhat: (B x N)
     Matrix<T> y_;                      // y: (B x N)
     Matrix<T> dx_;                     // dx: (B x N)

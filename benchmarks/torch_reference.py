@@ -1,0 +1,94 @@
+#!/usr/bin/python3
+"""The same training step as bench_train, in PyTorch (Debian's python3-torch), for comparison.
+
+    torch_reference.py --config bn --depth 25 --batch 128 --steps 300 --threads 1
+
+Same network (the seed's MLP: Linear+BatchNorm1d+ReLU, Linear+ReLU, or BN with a skip
+connection every two layers), Keras' initialisation (glorot-uniform kernels, zero biases),
+BatchNorm with eps 1e-3 and momentum 0.01 (Keras' 0.99), RMSprop (lr 1e-3, rho 0.9,
+eps 1e-7), cross-entropy on logits, MNIST-shaped random data. Prints what it measured and,
+last, samples_per_s=<number>.
+"""
+import argparse
+import time
+
+import torch
+from torch import nn
+
+
+class Residual(nn.Module):
+    def __init__(self, block):
+        super().__init__()
+        self.block = block
+
+    def forward(self, x):
+        return x + self.block(x)
+
+
+def dense(i, o):
+    layer = nn.Linear(i, o)
+    nn.init.xavier_uniform_(layer.weight)  # glorot-uniform, as Keras
+    nn.init.zeros_(layer.bias)
+    return layer
+
+
+def bn(n):
+    return nn.BatchNorm1d(n, eps=1e-3, momentum=0.01)
+
+
+def network(config, depth, width=128):
+    layers = []
+    if config == "bn":
+        layers += [dense(784, width), bn(width), nn.ReLU()]
+        for _ in range(depth - 2):
+            layers += [dense(width, width), bn(width), nn.ReLU()]
+    elif config == "plain":
+        layers += [dense(784, width), nn.ReLU()]
+        for _ in range(depth - 2):
+            layers += [dense(width, width), nn.ReLU()]
+    else:
+        layers += [dense(784, width), bn(width), nn.ReLU()]
+        for _ in range((depth - 1) // 2):
+            layers += [dense(width, width), bn(width), nn.ReLU(),
+                       Residual(nn.Sequential(dense(width, width), bn(width))), nn.ReLU()]
+    layers.append(dense(width, 10))
+    return nn.Sequential(*layers)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", default="bn", choices=["bn", "plain", "skip"])
+    ap.add_argument("--depth", type=int, default=25)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--warmup", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(1)
+    net = network(a.config, a.depth)
+    opt = torch.optim.RMSprop(net.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
+    loss_fn = nn.CrossEntropyLoss()
+    x = torch.rand(a.batch, 784)
+    y = torch.randint(0, 10, (a.batch,))
+    net.train()
+
+    def step():
+        opt.zero_grad(set_to_none=False)
+        loss = loss_fn(net(x), y)
+        loss.backward()
+        opt.step()
+
+    for _ in range(a.warmup):
+        step()
+    t0 = time.perf_counter()
+    for _ in range(a.steps):
+        step()
+    seconds = time.perf_counter() - t0
+    print(f"pytorch {torch.__version__} train: config={a.config} depth={a.depth} batch={a.batch} steps={a.steps} "
+          f"threads={torch.get_num_threads()} seconds={seconds:.3f} blas={torch.__config__.parallel_info().splitlines()[0]}")
+    print(f"samples_per_s={a.steps * a.batch / seconds:.1f}")
+
+
+if __name__ == "__main__":
+    main()
