@@ -91,19 +91,21 @@ public:
                 inv[j] = T(1) / std::sqrt(moving_variance(j) + epsilon);
             }
         }
-        const T* gam = gamma.data();
-        const T* bet = beta.data();
+        std::array<T, N> m, s, g, b;  // local copies of mu, 1/sqrt(var + eps), gamma, beta: the
+        for (std::size_t j = 0; j < N; ++j) {  // compiler can see that the stores below touch none
+            m[j] = mu[j];
+            s[j] = inv[j];
+            g[j] = gamma(j);
+            b[j] = beta(j);
+        }
         T* xh = xhat_.data();
         T* out = y_.data();
-        for (std::size_t i = 0; i < B; ++i) {  // xhat = (x - mu) / sqrt(var + eps);  y = gamma xhat + beta
-            const T* __restrict xi = in + i * N;
-            T* __restrict xhi = xh + i * N;
-            T* __restrict yi = out + i * N;
+        for (std::size_t i = 0; i < B; ++i)  // xhat = (x - mu) / sqrt(var + eps);  y = gamma xhat + beta
             for (std::size_t j = 0; j < N; ++j) {
-                xhi[j] = (xi[j] - mu[j]) * inv[j];
-                yi[j] = gam[j] * xhi[j] + bet[j];
+                const std::size_t k = i * N + j;
+                xh[k] = (in[k] - m[j]) * s[j];
+                out[k] = g[j] * xh[k] + b[j];
             }
-        }
         return y_;
     }
 
