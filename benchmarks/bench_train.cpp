@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 
 #include <chrono>
+#include <sys/resource.h>
 #include <cstdio>
 #include <memory>
 #include <random>
@@ -21,10 +22,35 @@
 
 using namespace layerwise;
 
+// Peak resident memory of this process so far, in bytes.
+std::size_t peak_rss() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<std::size_t>(u.ru_maxrss) * 1024;
+}
+
+// What training needs at the least, in bytes: parameters, their gradients, RMSprop's one
+// slot per trainable parameter, and one activation (B x width) per layer for backward.
+template <class Net>
+std::size_t needed_bytes(Net& net, std::size_t batch) {
+    std::size_t floats = 0;
+    for_each_parameter(net, [&](const ParameterInfo& p, auto& value, auto&) {
+        floats += value.size() * (p.trainable ? 3 : 1);
+    });
+    for_each_layer(net, [&](auto&, const LayerInfo& li) { floats += batch * li.out_width; });
+    return floats * sizeof(float);
+}
+
+struct Measured {
+    double seconds = 0;
+    std::size_t needed = 0, rss_before = 0, rss_after = 0;
+};
+
 struct Options {
     std::string config = "bn";
     std::size_t depth = 25, batch = 128, steps = 300, warmup = 20;
     int threads = 1;
+    bool blas_threading = false;
     bool gemm_only = false;
 };
 
@@ -56,8 +82,11 @@ double gemm_only(const Options& o, std::size_t dense_layers) {
 }
 
 template <class Net>
-double train(const Options& o) {
+Measured train(const Options& o) {
+    Measured m;
+    m.rss_before = peak_rss();
     auto net = std::make_unique<Net>();
+    m.needed = needed_bytes(*net, o.batch);
     init(*net, 1);
     RMSprop<float> opt;
     SoftmaxCrossEntropy<float> loss;
@@ -74,7 +103,9 @@ double train(const Options& o) {
     for (std::size_t s = 0; s < o.warmup; ++s) step();
     const auto t0 = std::chrono::steady_clock::now();
     for (std::size_t s = 0; s < o.steps; ++s) step();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    m.rss_after = peak_rss();
+    return m;
 }
 
 int main(int argc, char** argv) {
@@ -86,12 +117,16 @@ int main(int argc, char** argv) {
     app.add_option("--batch", o.batch, "batch size")->check(CLI::PositiveNumber);
     app.add_option("--steps", o.steps, "timed steps")->check(CLI::PositiveNumber);
     app.add_option("--warmup", o.warmup, "untimed steps first");
-    app.add_option("--threads", o.threads, "threads (BLAS threads)")->check(CLI::Range(1, 64));
+    app.add_option("--threads", o.threads, "threads: layerwise's own (GEMM row bands), BLAS single-threaded")
+        ->check(CLI::Range(1, 64));
+    app.add_flag("--blas-threading", o.blas_threading, "use the threads inside OpenBLAS instead of layerwise's");
     app.add_flag("--gemm-only", o.gemm_only, "time only the GEMMs of the same steps (the BLAS ceiling)");
     CLI11_PARSE(app, argc, argv);
     try {
-        set_blas_threads(o.threads);
+        if (o.blas_threading) set_blas_threads(o.threads);
+        else set_threads(static_cast<std::size_t>(o.threads));
         double seconds = 0;
+        Measured m;
         const seed::Config config = seed::parse_config(o.config);
         if (o.gemm_only) {
             std::size_t dense = 0;  // Dense layers of the network: count them from the type
@@ -101,13 +136,17 @@ int main(int argc, char** argv) {
             });
             seconds = gemm_only(o, dense);
         } else {
-            seed::with_seed_network(config, o.depth, [&]<class Net>() { seconds = train<Net>(o); });
+            seed::with_seed_network(config, o.depth, [&]<class Net>() { m = train<Net>(o); });
+            seconds = m.seconds;
+            std::printf("memory: needed_mb=%.1f peak_rss_growth_mb=%.1f peak_rss_mb=%.1f ratio=%.2f\n",
+                        double(m.needed) / 1e6, double(m.rss_after - m.rss_before) / 1e6, double(m.rss_after) / 1e6,
+                        double(m.rss_after - m.rss_before) / double(m.needed));
         }
         const double sps = double(o.steps * o.batch) / seconds;
-        std::printf("layerwise %s: config=%s depth=%zu batch=%zu steps=%zu threads=%d blas_core=%s blas_threads=%d "
+        std::printf("layerwise %s: config=%s depth=%zu batch=%zu steps=%zu threads=%d layerwise_threads=%zu blas_core=%s blas_threads=%d "
                     "seconds=%.3f\n",
                     o.gemm_only ? "gemm-only" : "train", o.config.c_str(), o.depth, o.batch, o.steps, o.threads,
-                    blas_core().c_str(), blas_threads(), seconds);
+                    threads(), blas_core().c_str(), blas_threads(), seconds);
         std::printf("samples_per_s=%.1f\n", sps);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_train: %s\n", e.what());

@@ -10,6 +10,7 @@ eps 1e-7), cross-entropy on logits, MNIST-shaped random data. Prints what it mea
 last, samples_per_s=<number>.
 """
 import argparse
+import resource
 import time
 
 import torch
@@ -87,6 +88,7 @@ def main():
     seconds = time.perf_counter() - t0
     print(f"pytorch {torch.__version__} train: config={a.config} depth={a.depth} batch={a.batch} steps={a.steps} "
           f"threads={torch.get_num_threads()} seconds={seconds:.3f} blas={torch.__config__.parallel_info().splitlines()[0]}")
+    print(f"memory: peak_rss_mb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3:.1f}")
     print(f"samples_per_s={a.steps * a.batch / seconds:.1f}")
 
 

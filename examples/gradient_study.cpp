@@ -13,6 +13,7 @@
 // killed one from scratch.
 #include "seed_networks.hpp"
 
+#include <layerwise/blas_runtime.hpp>
 #include <layerwise/data/mnist.hpp>
 #include <layerwise/diagnostics/tensor_stats.hpp>
 #include <layerwise/diagnostics/tensorboard.hpp>
@@ -34,7 +35,6 @@
 #include <sstream>
 #include <thread>
 
-extern "C" void openblas_set_num_threads(int);  // OpenBLAS's own control; we link OpenBLAS
 
 using namespace layerwise;
 namespace fs = std::filesystem;
@@ -232,6 +232,7 @@ struct Study {
 };
 
 int main(int argc, char** argv) {
+    use_fast_blas_kernel(argv);  // re-executes with a fast OPENBLAS_CORETYPE if OpenBLAS chose a generic kernel
     Options o;
     CLI::App app{"The seed's gradient study: configs x depths x seeds on MNIST, with per-layer gradient statistics"};
     app.add_option("--configs", o.configs, "comma-separated: bn, plain, skip");
@@ -282,7 +283,7 @@ int main(int argc, char** argv) {
         study.probe_x = zeros<float>(p, 784);
         std::copy(study.split.train.images.data(), study.split.train.images.data() + p * 784, study.probe_x.data());
         study.probe_y.assign(study.split.train.labels.begin(), study.split.train.labels.begin() + long(p));
-        if (o.jobs > 1) openblas_set_num_threads(1);
+        if (o.jobs > 1) set_blas_threads(1);  // one core per run
 
         const fs::path incomplete = out / ".incomplete";
         fs::create_directories(incomplete);

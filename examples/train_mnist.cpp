@@ -5,6 +5,7 @@
 //   train_mnist --config plain --depth 40 --numerics keras2.1 --out runs/plain40
 #include "seed_networks.hpp"
 
+#include <layerwise/blas_runtime.hpp>
 #include <layerwise/data/mnist.hpp>
 #include <layerwise/init.hpp>
 #include <layerwise/io/npz.hpp>
@@ -37,6 +38,7 @@ struct Options {
     std::string out;
     std::string numerics = "tf2";
     bool quiet = false;
+    std::size_t threads = 1;
 };
 
 using AnyOptimizer = std::variant<RMSprop<float>, Adam<float>, SGD<float>>;
@@ -53,6 +55,7 @@ AnyOptimizer make_optimizer(const Options& o, Numerics numerics) {
 }
 
 int main(int argc, char** argv) {
+    use_fast_blas_kernel(argv);  // re-executes with a fast OPENBLAS_CORETYPE if OpenBLAS chose a generic kernel
     Options o;
     CLI::App app{"Train one of the seed study's MLPs on MNIST and write history.csv and model.npz"};
     app.add_option("--config", o.config, "bn (Dense+BatchNorm+ReLU), plain (Dense+ReLU) or skip (BN + residual every two layers)")
@@ -71,9 +74,12 @@ int main(int argc, char** argv) {
     app.add_option("--numerics", o.numerics, "tf2 (the seed's TF2 Keras) or keras2.1 (Keras 2.1.5)")
         ->check(CLI::IsMember({"tf2", "keras2.1"}));
     app.add_flag("--quiet", o.quiet, "print nothing while training");
+    app.add_option("--threads", o.threads, "threads (results are deterministic for a given count)")
+        ->check(CLI::Range(std::size_t{1}, max_threads));
     CLI11_PARSE(app, argc, argv);
 
     int status = 0;
+    set_threads(o.threads);
     try {
         const seed::Config config = seed::parse_config(o.config);
         const Numerics numerics = parse_numerics(o.numerics);

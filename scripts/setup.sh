@@ -2,6 +2,7 @@
 # Installs what layerwise needs from Debian's packages, and only what is missing.
 # Idempotent: a second run installs nothing and calls apt-get not at all.
 #   scripts/setup.sh            the build, the tests and the examples
+#   scripts/setup.sh --bench    and PyTorch, for scripts/run_benchmarks.py
 set -euo pipefail
 source "$(dirname "$0")/lib/apt_install.sh"
 
@@ -9,9 +10,12 @@ packages=(
   g++ make cmake ccache pkg-config ca-certificates
   libxtensor-dev libxtensor-blas-dev libxsimd-dev xtl-dev libopenblas-dev
   doctest-dev libcli11-dev zlib1g-dev libzip-dev
-  python3 python3-numpy python3-matplotlib python3-protobuf
+  python3 python3-numpy python3-matplotlib python3-protobuf libbenchmark-dev
   dataset-fashion-mnist
 )
+
+# --bench: also what the benchmark runner compares against (PyTorch, from Debian).
+[ "${1:-}" = --bench ] && packages+=(python3-torch)
 
 missing=()
 for p in "${packages[@]}"; do

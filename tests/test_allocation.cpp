@@ -84,3 +84,10 @@ TEST_CASE("inference steps allocate nothing either") {
     for (int s = 0; s < 5; ++s) net->forward(x, Mode::inference);
     CHECK(allocations.load() - before == 0);
 }
+
+TEST_CASE("steady-state steps allocate nothing with two threads either") {
+    set_threads(2);
+    const std::size_t n = allocations_per_steps<seed::BnMlp<10>, RMSprop<float>>(5);
+    set_threads(1);
+    CHECK(n == 0);
+}

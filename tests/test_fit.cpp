@@ -6,6 +6,7 @@
 #include <layerwise/train/fit.hpp>
 
 #include <cmath>
+#include <memory>
 #include <sstream>
 
 using namespace layerwise;
@@ -163,4 +164,23 @@ TEST_CASE("history.csv is written atomically with the documented columns") {
     for (auto& e : std::filesystem::directory_iterator(dir)) files += e.is_regular_file();
     CHECK(files == 1);  // no temporary left behind
     std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("with two threads, the same seed still gives a bit-identical history") {
+    const Blobs train(600, 21), val(100, 22);
+    auto run = [&] {
+        auto net = std::make_unique<Sequential<Dense<6, 64>, BatchNorm<64>, ReLU, Dense<64, 64>, BatchNorm<64>, ReLU, Dense<64, 3>>>();
+        init(*net, 4);
+        RMSprop<float> opt;
+        return fit(*net, opt, train.samples(), val.samples(), quiet(2, 128, 4));
+    };
+    set_threads(2);
+    const History a = run(), b = run();
+    set_threads(1);
+    const History c = run();
+    for (std::size_t e = 0; e < 2; ++e) {
+        CHECK(a.epochs[e].loss == b.epochs[e].loss);
+        CHECK(a.epochs[e].val_loss == b.epochs[e].val_loss);
+        CHECK(a.epochs[e].val_accuracy == doctest::Approx(c.epochs[e].val_accuracy).epsilon(0.05));
+    }
 }

@@ -42,3 +42,21 @@ TEST_CASE("ensure_shape reallocates only when the shape changes") {
     CHECK(m.shape(1) == 4);
     CHECK(m.size() == 64);
 }
+
+TEST_CASE("gemm in row bands on two threads gives the single-thread result") {
+    for (bool ta : {false, true})
+        for (bool tb : {false, true}) {
+            CAPTURE(ta);
+            CAPTURE(tb);
+            const Matrix<float> a = ta ? random_matrix<float>(96, 200, 5) : random_matrix<float>(200, 96, 5);
+            const Matrix<float> b = tb ? random_matrix<float>(70, 96, 6) : random_matrix<float>(96, 70, 6);
+            Matrix<float> one = zeros<float>(200, 70), two = zeros<float>(200, 70);
+            set_threads(1);
+            gemm(a, ta, b, tb, one);
+            set_threads(2);
+            CHECK(threads() == 2);
+            gemm(a, ta, b, tb, two);
+            set_threads(1);
+            for (std::size_t k = 0; k < one.size(); ++k) CHECK(two.data()[k] == doctest::Approx(one.data()[k]).epsilon(1e-5));
+        }
+}

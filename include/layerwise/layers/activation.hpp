@@ -13,6 +13,7 @@
 #pragma once
 
 #include "../concepts.hpp"
+#include "../parallel.hpp"
 
 #include <cmath>
 #include <stdexcept>
@@ -61,7 +62,10 @@ public:
         ensure_shape(y_, x.shape(0), x.shape(1));
         const T* in = x.data();
         T* out = y_.data();
-        for (std::size_t k = 0, n = x.size(); k < n; ++k) out[k] = Fn::f(in[k]);  // y = f(x)
+        const std::size_t cols = x.shape(1);
+        parallel_elementwise(x.shape(0), x.shape(1), [&](std::size_t, std::size_t first, std::size_t last) {
+            for (std::size_t k = first * cols; k < last * cols; ++k) out[k] = Fn::f(in[k]);  // y = f(x)
+        });
         return y_;
     }
 
@@ -71,7 +75,10 @@ public:
         const T* g = dy.data();
         const T* y = y_.data();
         T* dx = dx_.data();
-        for (std::size_t k = 0, n = dy.size(); k < n; ++k) dx[k] = Fn::backward(g[k], y[k]);  // dx = dy f'(x)
+        const std::size_t cols = dy.shape(1);
+        parallel_elementwise(dy.shape(0), dy.shape(1), [&](std::size_t, std::size_t first, std::size_t last) {
+            for (std::size_t k = first * cols; k < last * cols; ++k) dx[k] = Fn::backward(g[k], y[k]);  // dx = dy f'(x)
+        });
         return dx_;
     }
 

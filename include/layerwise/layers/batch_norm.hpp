@@ -18,6 +18,7 @@
 #pragma once
 
 #include "../concepts.hpp"
+#include "../parallel.hpp"
 
 #include <array>
 #include <cmath>
@@ -70,16 +71,12 @@ public:
         T* var = var_.data();
         T* inv = inv_std_.data();
         if (mode == Mode::train) {
-            mean_.fill(T(0));
-            var_.fill(T(0));
-            for (std::size_t i = 0; i < B; ++i)  // mu = 1/B sum_i x_i
-                for (std::size_t j = 0; j < N; ++j) mu[j] += in[i * N + j];
+            column_sums(B, mean_, partial_, [&](std::size_t k, std::size_t) { return in[k]; });  // mu = 1/B sum_i x_i
             for (std::size_t j = 0; j < N; ++j) mu[j] /= T(B);
-            for (std::size_t i = 0; i < B; ++i)  // var = 1/B sum_i (x_i - mu)^2
-                for (std::size_t j = 0; j < N; ++j) {
-                    const T d = in[i * N + j] - mu[j];
-                    var[j] += d * d;
-                }
+            column_sums(B, var_, partial_, [&](std::size_t k, std::size_t j) {  // var = 1/B sum_i (x_i - mu)^2
+                const T d = in[k] - mu[j];
+                return d * d;
+            });
             for (std::size_t j = 0; j < N; ++j) {
                 var[j] /= T(B);
                 inv[j] = T(1) / std::sqrt(var[j] + epsilon);
@@ -100,12 +97,14 @@ public:
         }
         T* xh = xhat_.data();
         T* out = y_.data();
-        for (std::size_t i = 0; i < B; ++i)  // xhat = (x - mu) / sqrt(var + eps);  y = gamma xhat + beta
-            for (std::size_t j = 0; j < N; ++j) {
-                const std::size_t k = i * N + j;
-                xh[k] = (in[k] - m[j]) * s[j];
-                out[k] = g[j] * xh[k] + b[j];
-            }
+        parallel_elementwise(B, N, [&](std::size_t, std::size_t first, std::size_t last) {
+            for (std::size_t i = first; i < last; ++i)  // xhat = (x - mu) / sqrt(var + eps);  y = gamma xhat + beta
+                for (std::size_t j = 0; j < N; ++j) {
+                    const std::size_t k = i * N + j;
+                    xh[k] = (in[k] - m[j]) * s[j];
+                    out[k] = g[j] * xh[k] + b[j];
+                }
+        });
         return y_;
     }
 
@@ -117,27 +116,23 @@ public:
         const T* xh = xhat_.data();
         const T* gam = gamma.data();
         const T* inv = inv_std_.data();
-        T* dg = dgamma.data();
-        T* db = dbeta.data();
+        std::array<T, N> db, dg;
+        column_sums(B, db, partial_, [&](std::size_t k, std::size_t) { return g[k]; });           // dbeta = sum_i dy_i
+        column_sums(B, dg, partial_, [&](std::size_t k, std::size_t) { return g[k] * xh[k]; });   // dgamma = sum_i dy_i xhat_i
+        std::copy(db.begin(), db.end(), dbeta.data());
+        std::copy(dg.begin(), dg.end(), dgamma.data());
         T* dx = dx_.data();
-        for (std::size_t j = 0; j < N; ++j) dg[j] = db[j] = T(0);
-        for (std::size_t i = 0; i < B; ++i)  // dbeta = sum_i dy_i;  dgamma = sum_i dy_i xhat_i
-            for (std::size_t j = 0; j < N; ++j) {
-                db[j] += g[i * N + j];
-                dg[j] += g[i * N + j] * xh[i * N + j];
-            }
-        if (mode_ == Mode::train) {
-            std::array<T, N> c;  // gamma / (B sqrt(var + eps)), per column
-            for (std::size_t j = 0; j < N; ++j) c[j] = gam[j] * inv[j] / T(B);
-            for (std::size_t i = 0; i < B; ++i)  // dx = gamma / (B sqrt(var + eps)) (B dy - dbeta - xhat dgamma)
+        std::array<T, N> c;  // gamma / (B sqrt(var + eps)) in train mode, gamma / sqrt(moving_var + eps) in inference
+        for (std::size_t j = 0; j < N; ++j) c[j] = mode_ == Mode::train ? gam[j] * inv[j] / T(B) : gam[j] * inv[j];
+        const bool train = mode_ == Mode::train;
+        parallel_elementwise(B, N, [&](std::size_t, std::size_t first, std::size_t last) {
+            for (std::size_t i = first; i < last; ++i)
                 for (std::size_t j = 0; j < N; ++j) {
                     const std::size_t k = i * N + j;
-                    dx[k] = c[j] * (T(B) * g[k] - db[j] - xh[k] * dg[j]);
+                    dx[k] = train ? c[j] * (T(B) * g[k] - db[j] - xh[k] * dg[j])  // dx = gamma / (B sqrt(var + eps)) (B dy - dbeta - xhat dgamma)
+                                  : c[j] * g[k];                                  // dx = dy gamma / sqrt(moving_var + eps)
                 }
-        } else {
-            for (std::size_t i = 0; i < B; ++i)  // dx = dy gamma / sqrt(moving_var + eps)
-                for (std::size_t j = 0; j < N; ++j) dx[i * N + j] = g[i * N + j] * gam[j] * inv[j];
-        }
+        });
         return dx_;
     }
 
@@ -188,6 +183,7 @@ private:
     Vector<T> biased_mean_ = zeros<T>(N);      // zero-debias accumulators (Keras 2.1.5 only)
     Vector<T> biased_variance_ = zeros<T>(N);
     std::size_t debias_steps_ = 0;
+    ColumnPartials<T, N> partial_{};  // per-thread column sums (see column_sums)
 };
 
 }  // namespace layerwise

@@ -7,7 +7,9 @@
 #pragma once
 
 #include "../concepts.hpp"
+#include "../parallel.hpp"
 
+#include <array>
 #include <stdexcept>
 #include <string>
 
@@ -40,9 +42,11 @@ public:
         const std::size_t batch = x.shape(0);
         x_ = &x;
         ensure_shape(y_, batch, Out);
-        for (std::size_t i = 0; i < batch; ++i)  // y = b in every row ...
-            std::copy(b.data(), b.data() + Out, y_.data() + i * Out);
-        gemm(x, false, W, false, y_, T(1), T(1));  // ... then y += x W
+        parallel_rows(batch, [&](std::size_t, std::size_t first, std::size_t last) {
+            for (std::size_t i = first; i < last; ++i)  // y = b in every row ...
+                std::copy(b.data(), b.data() + Out, y_.data() + i * Out);
+            gemm_rows(x, false, W, false, y_, first, last, T(1), T(1));  // ... then y += x W
+        });
         return y_;
     }
 
@@ -53,9 +57,9 @@ public:
         require_shape(dy, batch, Out, "Dense backward", "dy");
         gemm(x, true, dy, false, dW);  // dW = x^T dy
         const T* g = dy.data();
-        for (std::size_t j = 0; j < Out; ++j) db(j) = T(0);
-        for (std::size_t i = 0; i < batch; ++i)  // db = column sums of dy
-            for (std::size_t j = 0; j < Out; ++j) db(j) += g[i * Out + j];
+        std::array<T, Out> sums;
+        column_sums(batch, sums, partial_, [&](std::size_t k, std::size_t) { return g[k]; });  // db = column sums of dy
+        std::copy(sums.begin(), sums.end(), db.data());
         ensure_shape(dx_, batch, In);
         gemm(dy, false, W, true, dx_);  // dx = dy W^T
         return dx_;
@@ -76,6 +80,7 @@ private:
     const Matrix<T>* x_ = nullptr;  // the input of the last forward: (B x In), owned upstream
     Matrix<T> y_;                   // y: (B x Out)
     Matrix<T> dx_;                  // dx: (B x In)
+    ColumnPartials<T, Out> partial_{};  // per-thread partial sums for db
 };
 
 }  // namespace layerwise

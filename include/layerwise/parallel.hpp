@@ -1,0 +1,165 @@
+// layerwise/parallel.hpp — the threads layerwise uses for its own parallel work.
+//
+// OpenBLAS's threading loses on the small GEMMs of these networks (128 x 128 x 128 runs
+// slower on 2 threads than on 1), so layerwise splits the work itself: with set_threads(n),
+// each GEMM's output rows are cut into n bands, one per thread, each computed by a
+// single-threaded BLAS call. Every element is computed by the same call sequence for a
+// given n, so results are deterministic for a fixed thread count.
+//
+// The pool is process-wide: n - 1 workers plus the calling thread. Workers spin briefly,
+// then sleep on an atomic wait, so that a step's ~150 hand-offs cost microseconds.
+#pragma once
+
+#include "blas_runtime.hpp"
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace layerwise {
+
+/// The most threads set_threads accepts (layers keep per-thread partial sums in fixed arrays).
+inline constexpr std::size_t max_threads = 8;
+
+namespace detail {
+
+inline void relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+class ThreadPool {
+public:
+    ~ThreadPool() { resize(1); }
+
+    std::size_t size() const { return workers_.size() + 1; }
+
+    void resize(std::size_t n) {
+        if (n == 0) n = 1;
+        if (!workers_.empty()) {  // stop the old workers
+            stop_.store(true);
+            generation_.fetch_add(1);
+            generation_.notify_all();
+            for (auto& w : workers_) w.join();
+            workers_.clear();
+            stop_.store(false);
+        }
+        // Each worker starts from the generation of now: read here, not in the new thread,
+        // or a run() issued before the thread gets going would be missed.
+        const std::uint64_t start = generation_.load();
+        for (std::size_t t = 1; t < n; ++t) workers_.emplace_back([this, t, start] { work(t, start); });
+    }
+
+    /// Runs f(part) for part = 0 .. size()-1, part 0 on the caller; returns when all are done.
+    void run(const std::function<void(std::size_t)>& f) {
+        if (workers_.empty()) {
+            f(0);
+            return;
+        }
+        task_ = &f;
+        pending_.store(workers_.size());
+        generation_.fetch_add(1, std::memory_order_release);
+        generation_.notify_all();
+        f(0);
+        while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+        task_ = nullptr;
+    }
+
+private:
+    void work(std::size_t part, std::uint64_t seen) {
+        for (;;) {
+            std::uint64_t now = generation_.load(std::memory_order_acquire);
+            for (int spin = 0; now == seen && spin < (1 << 22); ++spin) {  // ~ms: between two GEMMs
+                relax();                                                     // of a step the wait is short
+                now = generation_.load(std::memory_order_acquire);
+            }
+            if (now == seen) {
+                generation_.wait(seen);
+                continue;
+            }
+            seen = now;
+            if (stop_.load()) return;
+            (*task_)(part);
+            pending_.fetch_sub(1, std::memory_order_release);
+        }
+    }
+
+    std::vector<std::thread> workers_;
+    std::atomic<std::uint64_t> generation_{0};
+    std::atomic<std::size_t> pending_{0};
+    std::atomic<bool> stop_{false};
+    const std::function<void(std::size_t)>* task_ = nullptr;
+};
+
+inline ThreadPool& pool() {
+    static ThreadPool p;
+    return p;
+}
+
+}  // namespace detail
+
+/// Threads for layerwise's own parallel work (1: everything on the calling thread).
+/// BLAS itself is then kept single-threaded, so the two never oversubscribe the cores.
+inline void set_threads(std::size_t n) {
+    detail::pool().resize(n < 1 ? 1 : n > max_threads ? max_threads : n);
+    set_blas_threads(1);
+}
+
+inline std::size_t threads() { return detail::pool().size(); }
+
+/// Runs f(part, parts) on every thread of the pool, part 0 on the caller.
+template <class F>
+void parallel_parts(F&& f) {
+    const std::size_t parts = threads();
+    if (parts == 1) return f(std::size_t{0}, std::size_t{1});
+    const std::function<void(std::size_t)> task = [&](std::size_t part) { f(part, parts); };
+    detail::pool().run(task);
+}
+
+/// Splits rows [0, rows) into one band per thread and runs f(part, first, last) on each
+/// (a single band on the caller when there is one thread or too few rows to share).
+template <class F>
+void parallel_rows(std::size_t rows, F&& f) {
+    if (threads() == 1 || rows < 16 * threads()) return f(std::size_t{0}, std::size_t{0}, rows);
+    parallel_parts([&](std::size_t part, std::size_t parts) {
+        f(part, rows * part / parts, rows * (part + 1) / parts);
+    });
+}
+
+/// parallel_rows for element-wise passes over a (rows x cols) matrix: these are memory-bound
+/// and short, so they are shared only when each thread gets enough elements to pay for
+/// the hand-off (measured on the study's 128 x 128 layers: sharing them was slower).
+template <class F>
+void parallel_elementwise(std::size_t rows, std::size_t cols, F&& f) {
+    if (rows * cols < 65536 * threads()) return f(std::size_t{0}, std::size_t{0}, rows);
+    parallel_rows(rows, std::forward<F>(f));
+}
+
+/// Per-thread partial column sums, kept by a layer so that summing allocates nothing.
+template <class T, std::size_t N>
+using ColumnPartials = std::array<std::array<T, N>, max_threads>;
+
+/// sums[j] = sum over rows i < rows of term(i * N + j, j). The rows are cut into one band
+/// per thread; each band sums into its own partial array and the partials are added in
+/// band order, so the result is the same for the same thread count (with one thread, the
+/// plain row-by-row sum).
+template <class T, std::size_t N, class Term>
+void column_sums(std::size_t rows, std::array<T, N>& sums, ColumnPartials<T, N>& partial, Term term) {
+    const std::size_t parts = threads();
+    for (std::size_t p = 0; p < parts; ++p) partial[p].fill(T(0));
+    parallel_elementwise(rows, N, [&](std::size_t part, std::size_t first, std::size_t last) {
+        T* acc = partial[part].data();
+        for (std::size_t i = first; i < last; ++i)
+            for (std::size_t j = 0; j < N; ++j) acc[j] += term(i * N + j, j);
+    });
+    sums = partial[0];
+    for (std::size_t p = 1; p < parts; ++p)
+        for (std::size_t j = 0; j < N; ++j) sums[j] += partial[p][j];
+}
+
+}  // namespace layerwise

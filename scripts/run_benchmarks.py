@@ -1,0 +1,143 @@
+#!/usr/bin/python3
+"""Builds the benchmarks, runs layerwise and PyTorch side by side, writes benchmarks/RESULTS.md.
+
+    scripts/run_benchmarks.py [--rounds 5] [--steps 300] [--no-compile-times]
+
+Training throughput of the seed's 25-layer BatchNorm MLP (batch 128, float, RMSprop) for
+layerwise (bench_train) and PyTorch (benchmarks/torch_reference.py), alternating A B A B
+over several rounds on 1 and 2 threads, medians and per-round ratios; the GEMM-only
+ceiling; peak memory of the 50-layer network; compile times. Nothing here is typed by
+hand: every number in RESULTS.md comes from this run.
+"""
+import argparse
+import datetime
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build-bench")
+PY = "/usr/bin/python3"
+
+
+def run(cmd, **kw):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+    return out.stdout
+
+
+def samples(out):
+    return float(re.search(r"^samples_per_s=([0-9.]+)$", out, re.M).group(1))
+
+
+def field(out, name):
+    m = re.search(rf"\b{name}=(\S+)", out)
+    return m.group(1) if m else "?"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--no-compile-times", action="store_true")
+    a = ap.parse_args()
+
+    subprocess.run(["bash", os.path.join(ROOT, "scripts", "setup.sh"), "--bench"], check=True)
+    print("run_benchmarks: building bench_train and bench_layers in build-bench/", flush=True)
+    run(["cmake", "-S", ROOT, "-B", BUILD, "-DCMAKE_BUILD_TYPE=Release", "-DLAYERWISE_BUILD_BENCHMARKS=ON",
+         "-DLAYERWISE_BUILD_TESTS=OFF", "-DLAYERWISE_BUILD_EXAMPLES=OFF"])
+    run(["cmake", "--build", BUILD, "-j", str(os.cpu_count()), "--target", "bench_train", "bench_layers"])
+    bench = os.path.join(BUILD, "benchmarks", "bench_train")
+    torch = [PY, os.path.join(ROOT, "benchmarks", "torch_reference.py")]
+    common = ["--config", "bn", "--depth", "25", "--batch", "128", "--steps", str(a.steps)]
+
+    variants = {
+        "layerwise, 1 thread": [bench, *common, "--threads", "1"],
+        "PyTorch, 1 thread": [*torch, *common, "--threads", "1"],
+        "layerwise, 2 threads": [bench, *common, "--threads", "2"],
+        "PyTorch, 2 threads": [*torch, *common, "--threads", "2"],
+        "layerwise, 2 OpenBLAS threads": [bench, *common, "--threads", "2", "--blas-threading"],
+        "GEMM only, 1 thread": [bench, *common, "--threads", "1", "--gemm-only"],
+        "GEMM only, 2 threads": [bench, *common, "--threads", "2", "--gemm-only"],
+    }
+    results = {k: [] for k in variants}
+    outputs = {}
+    for r in range(a.rounds):
+        for name, cmd in variants.items():  # A B A B: every round runs each variant once, in turn
+            out = run(cmd)
+            outputs[name] = out
+            results[name].append(samples(out))
+        print(f"  round {r + 1}/{a.rounds}: " + ", ".join(f"{k} {v[-1]:.0f}" for k, v in results.items()), flush=True)
+    med = {k: statistics.median(v) for k, v in results.items()}
+    torch_best = max(med["PyTorch, 1 thread"], med["PyTorch, 2 threads"])
+    ratio_rounds = lambda ours: [o / max(t1, t2) for o, t1, t2 in  # noqa: E731
+                                 zip(results[ours], results["PyTorch, 1 thread"], results["PyTorch, 2 threads"])]
+
+    mem50 = run([bench, "--config", "bn", "--depth", "50", "--batch", "128", "--steps", "30", "--threads", "1"])
+    torch_mem = run([*torch, "--config", "bn", "--depth", "50", "--batch", "128", "--steps", "30", "--threads", "1"])
+    needed = float(field(mem50, "needed_mb"))
+    growth = float(field(mem50, "peak_rss_growth_mb"))
+
+    compile_lines = []
+    if not a.no_compile_times:
+        probe = os.path.join(ROOT, "benchmarks", "compile_probe.cpp")
+        t0 = time.perf_counter()
+        run(["g++", "-std=c++20", "-O3", "-march=native", "-fno-math-errno", "-DHAVE_CBLAS=1", "-I", os.path.join(ROOT, "include"),
+             "-c", probe, "-o", os.devnull])
+        one = time.perf_counter() - t0
+        study_build = os.path.join(ROOT, "build-bench-study")
+        run(["cmake", "-S", ROOT, "-B", study_build, "-DCMAKE_BUILD_TYPE=Release", "-DLAYERWISE_BUILD_TESTS=OFF"])
+        run(["cmake", "--build", study_build, "--target", "clean"])
+        t0 = time.perf_counter()
+        run(["cmake", "--build", study_build, "-j", str(os.cpu_count()), "--target", "gradient_study"])
+        study = time.perf_counter() - t0
+        compile_lines = [f"| one network's TU (benchmarks/compile_probe.cpp, seed BN MLP depth 25, -O3) | {one:.1f} s |",
+                         f"| the study program (3 configs x depths 10..50 = 27 network types, -O3, {os.cpu_count()} cores, no ccache) | {study:.1f} s |"]
+
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    commit = run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]).strip()
+    dirty = " (with uncommitted changes)" if run(["git", "-C", ROOT, "status", "--porcelain"]).strip() else ""
+    core = field(outputs["layerwise, 1 thread"], "blas_core")
+    torch_version = field(outputs["PyTorch, 1 thread"], "pytorch")
+    env_core = os.environ.get("OPENBLAS_CORETYPE", "not set")
+    L = ["# Benchmark results", "",
+         f"Written by `scripts/run_benchmarks.py` on {datetime.date.today()}, commit {commit}{dirty}.",
+         f"CPU: {cpu}, {os.cpu_count()} cores. OpenBLAS core used by layerwise: {core} "
+         f"(OPENBLAS_CORETYPE {env_core}; PyTorch loads the same libopenblas). "
+         f"PyTorch: Debian's python3-torch, {outputs['PyTorch, 1 thread'].split()[1]}.", "",
+         f"The seed's 25-layer BatchNorm MLP, batch 128, float, RMSprop; {a.rounds} rounds of {a.steps} steps, "
+         "each round running every variant once in turn. Samples per second, median over rounds:", "",
+         "| variant | median samples/s | rounds | vs PyTorch's best | of the GEMM ceiling (same threads) |",
+         "|---|---|---|---|---|"]
+    for name in variants:
+        ceiling = med["GEMM only, 2 threads"] if "2" in name else med["GEMM only, 1 thread"]
+        rel = f"{med[name] / torch_best:.2f}x" if not name.startswith("GEMM") else ""
+        frac = f"{med[name] / ceiling:.0%}" if name.startswith("layerwise") else ""
+        L.append(f"| {name} | {med[name]:.0f} | {', '.join(f'{v:.0f}' for v in results[name])} | {rel} | {frac} |")
+    L += ["", f"PyTorch's best is its better thread count: {torch_best:.0f} samples/s.",
+          "Per-round ratios to PyTorch's best of the same round: layerwise 1 thread "
+          + ", ".join(f"{x:.2f}" for x in ratio_rounds("layerwise, 1 thread")) + "; 2 threads "
+          + ", ".join(f"{x:.2f}" for x in ratio_rounds("layerwise, 2 threads")) + ".", "",
+          "## Targets", "",
+          "| target | measured | met |", "|---|---|---|",
+          f"| 1 thread >= 2x PyTorch's best | {med['layerwise, 1 thread'] / torch_best:.2f}x | {'yes' if med['layerwise, 1 thread'] >= 2 * torch_best else 'no'} |",
+          f"| 1 thread >= 80% of the GEMM-only ceiling | {med['layerwise, 1 thread'] / med['GEMM only, 1 thread']:.0%} | {'yes' if med['layerwise, 1 thread'] >= 0.8 * med['GEMM only, 1 thread'] else 'no'} |",
+          f"| 2 threads >= 3x PyTorch's best | {med['layerwise, 2 threads'] / torch_best:.2f}x | {'yes' if med['layerwise, 2 threads'] >= 3 * torch_best else 'no'} |",
+          f"| peak memory, 50 layers, batch 128, within 1.5x of parameters + gradients + RMSprop state + one activation per layer ({needed:.1f} MB) | growth of peak RSS while building and training: {growth:.1f} MB = {growth / needed:.2f}x (whole process {field(mem50, 'peak_rss_mb')} MB; PyTorch's process {field(torch_mem, 'peak_rss_mb')} MB) | {'yes' if growth <= 1.5 * needed else 'no'} |",
+          "| zero heap allocations per steady-state step | tests/test_allocation.cpp (1 and 2 threads) | see `ctest -R test_allocation` |",
+          ""]
+    if compile_lines:
+        L += ["## Compile times", "", "| what | wall time |", "|---|---|"] + compile_lines + [""]
+    L += ["## Layers (Google Benchmark, 1 thread)", "", "```",
+          run([os.path.join(BUILD, "benchmarks", "bench_layers"), "--benchmark_min_time=0.1"]).strip(), "```", ""]
+    path = os.path.join(ROOT, "benchmarks", "RESULTS.md")
+    with open(path + ".tmp", "w") as f:
+        f.write("\n".join(L))
+    os.replace(path + ".tmp", path)
+    print(f"run_benchmarks: wrote {path}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
