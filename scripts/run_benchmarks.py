@@ -74,6 +74,11 @@ def main():
     torch_best = max(med["PyTorch, 1 thread"], med["PyTorch, 2 threads"])
     ratio_rounds = lambda ours: [o / max(t1, t2) for o, t1, t2 in  # noqa: E731
                                  zip(results[ours], results["PyTorch, 1 thread"], results["PyTorch, 2 threads"])]
+    # Targets are judged on the median of the per-round ratios: both sides of a ratio ran
+    # seconds apart, so a slow spell of the machine (2-core VMs have them) cancels out.
+    r1 = statistics.median(ratio_rounds("layerwise, 1 thread"))
+    r2 = statistics.median(ratio_rounds("layerwise, 2 threads"))
+    c1 = statistics.median([o / g for o, g in zip(results["layerwise, 1 thread"], results["GEMM only, 1 thread"])])
 
     mem50 = run([bench, "--config", "bn", "--depth", "50", "--batch", "128", "--steps", "30", "--threads", "1"])
     torch_mem = run([*torch, "--config", "bn", "--depth", "50", "--batch", "128", "--steps", "30", "--threads", "1"])
@@ -119,12 +124,13 @@ def main():
     L += ["", f"PyTorch's best is its better thread count: {torch_best:.0f} samples/s.",
           "Per-round ratios to PyTorch's best of the same round: layerwise 1 thread "
           + ", ".join(f"{x:.2f}" for x in ratio_rounds("layerwise, 1 thread")) + "; 2 threads "
-          + ", ".join(f"{x:.2f}" for x in ratio_rounds("layerwise, 2 threads")) + ".", "",
+          + ", ".join(f"{x:.2f}" for x in ratio_rounds("layerwise, 2 threads")) + ". The targets below use the "
+          "median of these per-round ratios.", "",
           "## Targets", "",
           "| target | measured | met |", "|---|---|---|",
-          f"| 1 thread >= 2x PyTorch's best | {med['layerwise, 1 thread'] / torch_best:.2f}x | {'yes' if med['layerwise, 1 thread'] >= 2 * torch_best else 'no'} |",
-          f"| 1 thread >= 80% of the GEMM-only ceiling | {med['layerwise, 1 thread'] / med['GEMM only, 1 thread']:.0%} | {'yes' if med['layerwise, 1 thread'] >= 0.8 * med['GEMM only, 1 thread'] else 'no'} |",
-          f"| 2 threads >= 3x PyTorch's best | {med['layerwise, 2 threads'] / torch_best:.2f}x | {'yes' if med['layerwise, 2 threads'] >= 3 * torch_best else 'no'} |",
+          f"| 1 thread >= 2x PyTorch's best | {r1:.2f}x | {'yes' if r1 >= 2 else 'no'} |",
+          f"| 1 thread >= 80% of the GEMM-only ceiling | {c1:.0%} | {'yes' if c1 >= 0.8 else 'no'} |",
+          f"| 2 threads >= 3x PyTorch's best | {r2:.2f}x | {'yes' if r2 >= 3 else 'no'} |",
           f"| peak memory, 50 layers, batch 128, within 1.5x of parameters + gradients + RMSprop state + one activation per layer ({needed:.1f} MB) | growth of peak RSS while building and training: {growth:.1f} MB = {growth / needed:.2f}x (whole process {field(mem50, 'peak_rss_mb')} MB; PyTorch's process {field(torch_mem, 'peak_rss_mb')} MB) | {'yes' if growth <= 1.5 * needed else 'no'} |",
           "| zero heap allocations per steady-state step | tests/test_allocation.cpp (1 and 2 threads) | see `ctest -R test_allocation` |",
           ""]

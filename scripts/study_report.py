@@ -176,7 +176,8 @@ def figure_gradient_norms(runs, numerics, out):
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=6, ncol=2)
     axes[0][0].set_ylabel("‖dL/dW‖₂ on the probe batch")
-    fig.suptitle("Vanishing and exploding: kernel gradient norm per layer (dotted: init, dashed: epoch 1, solid: last)",
+    fig.suptitle("Vanishing and exploding: kernel gradient norm per layer (dotted: init, dashed: epoch 1, solid: last; "
+                 "an exactly zero gradient is drawn at 1e-30)",
                  fontsize=10)
     return save(fig, out, "gradient_norms")
 
