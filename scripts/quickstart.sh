@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The README's first command: installs what is missing, fetches MNIST, builds the study
-# program, runs a reduced gradient study (3 configs x depths 10..40, 3 epochs, seed 1) and
-# writes its figures and report. A rerun skips the runs that are already finished.
+# program, runs a reduced gradient study (3 configs x depths 10..40, 3 epochs, seed 1, under
+# both TF2 and Keras 2.1.5 numerics) and writes its figures and report. A rerun skips the
+# runs that are already finished.
 #   EPOCHS=20 SEEDS=1,2,3 bash scripts/quickstart.sh     the full study
+#   NUMERICS=tf2 bash scripts/quickstart.sh               the seed's framework only (half the time)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -11,7 +13,7 @@ cmake -S . -B build -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 cmake --build build -j "$(nproc)" --target gradient_study
 out=${OUT:-study}
 ./build/examples/gradient_study --configs bn,plain,skip --depths 10:40:5 --epochs "${EPOCHS:-3}" \
-  --seeds "${SEEDS:-1}" --jobs "$(nproc)" --out "$out"
+  --seeds "${SEEDS:-1}" --numerics "${NUMERICS:-tf2,keras2.1}" --jobs "$(nproc)" --out "$out"
 /usr/bin/python3 scripts/study_report.py "$out"
 echo
 echo "Done. Report: $out/REPORT.md, figures: $out/*.png, runs: $out/<config>-d<depth>-s<seed>/"
