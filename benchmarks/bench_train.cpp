@@ -97,7 +97,7 @@ Measured train(const Options& o) {
     for (auto& l : y) l = static_cast<int>(rng() % 10);
     auto step = [&] {
         loss.forward(net->forward(x, Mode::train), y);
-        net->backward(loss.backward());
+        backward_parameters(*net, loss.backward());  // training: no dx for the data
         opt.step(*net);
     };
     for (std::size_t s = 0; s < o.warmup; ++s) step();

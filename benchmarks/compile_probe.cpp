@@ -15,7 +15,7 @@ int main() {
     const Matrix<float> x = zeros<float>(8, 784);
     const std::vector<int> y(8, 1);
     loss.forward(net->forward(x, Mode::train), y);
-    net->backward(loss.backward());
+    backward_parameters(*net, loss.backward());  // training: no dx for the data
     opt.step(*net);
     return 0;
 }

@@ -201,6 +201,7 @@ struct Study {
         fo.batch_size = o.batch;
         fo.seed = run.seed;
         fo.verbosity = Verbosity::quiet;
+        fo.input_gradient = o.grad_every > 0;  // the live statistics include the first layer's dx
         fo.on_step = [&](std::size_t epoch, std::size_t step, std::size_t global) {
             if (o.grad_every && global % o.grad_every == 0) record_stats(*net, grads, epoch, step, "live");
         };

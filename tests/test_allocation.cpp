@@ -53,7 +53,7 @@ std::size_t allocations_per_steps(std::size_t steps) {
     const std::vector<int> y(64, 7);
     auto step = [&] {
         loss.forward(net->forward(x, Mode::train), y);
-        net->backward(loss.backward());
+        backward_parameters(*net, loss.backward());  // as fit() trains
         opt.step(*net);
     };
     step();  // the first step sizes every workspace and optimizer slot

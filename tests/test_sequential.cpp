@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <vector>
 
 using namespace layerwise;
 using layerwise::testing::random_matrix;
@@ -84,4 +85,54 @@ TEST_CASE("batch size may change between calls") {
     CHECK(net.forward(seven, Mode::train).shape(0) == 7);
     CHECK(net.backward(zeros<float>(7, 3)).shape(0) == 7);
     CHECK(net.forward(two, Mode::inference).shape(0) == 2);
+}
+
+// Every trainable gradient of the network, copied, in visiting order.
+template <class Net>
+std::vector<Matrix<double>> parameter_gradients(Net& net) {
+    std::vector<Matrix<double>> out;
+    for_each_parameter(net, [&](const ParameterInfo& p, auto&, auto& grad) {
+        if (p.trainable) out.push_back(Matrix<double>(xt::reshape_view(grad, {std::size_t{1}, grad.size()})));
+    });
+    return out;
+}
+
+template <class Net>
+void require_parameters_only_matches_full_backward(std::uint64_t seed) {
+    Net full, partial;
+    init(full, seed);
+    init(partial, seed);
+    const Matrix<double> x = random_matrix(6, Net::in_features, seed + 1);
+    const Matrix<double> dy = random_matrix(6, Net::out_features, seed + 2);
+    full.forward(x, Mode::train);
+    full.backward(dy);
+    partial.forward(x, Mode::train);
+    partial.backward(dy, parameters_only);
+    const auto a = parameter_gradients(full), b = parameter_gradients(partial);
+    REQUIRE(a.size() == b.size());
+    for (std::size_t k = 0; k < a.size(); ++k) CHECK(a[k] == b[k]);  // the same operations: identical bits
+}
+
+TEST_CASE("backward(dy, parameters_only) gives the parameter gradients of backward(dy), bit for bit") {
+    // first layers: Dense; Repeat of blocks starting with a Residual; a Residual
+    require_parameters_only_matches_full_backward<
+        Sequential<Dense<5, 8>, BatchNorm<8>, ReLU,
+                   Repeat<2, Dense<8, 8>, BatchNorm<8>, ReLU, Residual<Dense<8, 8>, BatchNorm<8>>, ReLU>,
+                   Dense<8, 3>>::rebind<double>>(61);
+    require_parameters_only_matches_full_backward<
+        Sequential<Repeat<2, Residual<Dense<8, 8>, ReLU>, ReLU>, Dense<8, 3>>::rebind<double>>(62);
+    require_parameters_only_matches_full_backward<Sequential<Residual<Dense<4, 4>>, Dense<4, 2>>::rebind<double>>(63);
+}
+
+TEST_CASE("backward(dy, parameters_only) leaves the first Dense's input gradient alone") {
+    Sequential<Dense<3, 4, double>, Dense<4, 2, double>> net;
+    init(net, 7);
+    const Matrix<double> x = random_matrix(2, 3, 71), dy = random_matrix(2, 2, 72);
+    net.forward(x, Mode::train);
+    const Matrix<double> dx = net.backward(dy);
+    const Matrix<double> dh = net.layer<1>().input_gradient();
+    net.forward(x, Mode::train);
+    net.backward(Matrix<double>(2 * dy), parameters_only);
+    CHECK(net.layer<0>().input_gradient() == dx);  // not recomputed for the doubled dy ...
+    CHECK(net.layer<1>().input_gradient() == Matrix<double>(2 * dh));  // ... while the layers after it were
 }

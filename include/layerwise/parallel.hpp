@@ -153,9 +153,10 @@ void column_sums(std::size_t rows, std::array<T, N>& sums, ColumnPartials<T, N>&
     const std::size_t parts = threads();
     for (std::size_t p = 0; p < parts; ++p) partial[p].fill(T(0));
     parallel_elementwise(rows, N, [&](std::size_t part, std::size_t first, std::size_t last) {
-        T* acc = partial[part].data();
-        for (std::size_t i = first; i < last; ++i)
+        std::array<T, N> acc{};  // a local: the compiler can see that no input aliases it, so the
+        for (std::size_t i = first; i < last; ++i)  // j loop vectorizes
             for (std::size_t j = 0; j < N; ++j) acc[j] += term(i * N + j, j);
+        partial[part] = acc;
     });
     sums = partial[0];
     for (std::size_t p = 1; p < parts; ++p)

@@ -51,6 +51,13 @@ public:
         return *g;
     }
 
+    /// The parameter gradients only: as backward(dy), but the first copy skips its dx.
+    void backward(const Matrix& dy, parameters_only_t) {
+        const Matrix* g = &dy;
+        for (std::size_t n = N; n-- > 1;) g = &blocks[n].backward(*g);
+        blocks[0].backward(*g, parameters_only);
+    }
+
     template <class F>
     void visit_children(F&& f) {
         for (auto& block : blocks) f(block);

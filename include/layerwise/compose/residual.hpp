@@ -55,6 +55,12 @@ public:
         return dx_;
     }
 
+    /// The parameter gradients only: the block's, which need no dx from it.
+    void backward(const Matrix& dy, parameters_only_t) {
+        require_shape(dy, y_.shape(0), y_.shape(1), "Residual backward", "dy");
+        block.backward(dy, parameters_only);
+    }
+
     template <class F>
     void visit_children(F&& f) { f(block); }
     template <class F>

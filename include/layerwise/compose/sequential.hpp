@@ -2,6 +2,7 @@
 //
 //   forward:  h_0 = x,  h_k = layer_k(h_{k-1}),  y = h_K
 //   backward: g_K = dy, g_{k-1} = layer_k.backward(g_k), dx = g_0   (the chain rule, in reverse)
+//             backward(dy, parameters_only) stops short of g_0: the first layer skips its dx.
 //
 // The layers live in a std::tuple; forward is one pack expansion over them and backward
 // one over the reversed index sequence: no recursion, so a Sequential of K layers costs
@@ -101,6 +102,15 @@ public:
             ((g = &std::get<K - 1 - I>(layers_).backward(*g)), ...);
         }(std::make_index_sequence<K>{});
         return *g;
+    }
+
+    /// The parameter gradients only: as backward(dy), but the first layer skips its dx.
+    void backward(const Matrix& dy, parameters_only_t) {
+        const Matrix* g = &dy;
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((g = &std::get<K - 1 - I>(layers_).backward(*g)), ...);
+        }(std::make_index_sequence<K - 1>{});
+        backward_parameters(std::get<0>(layers_), *g);
     }
 
     template <class F>

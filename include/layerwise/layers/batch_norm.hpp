@@ -88,22 +88,12 @@ public:
                 inv[j] = T(1) / std::sqrt(moving_variance(j) + epsilon);
             }
         }
-        std::array<T, N> m, s, g, b;  // local copies of mu, 1/sqrt(var + eps), gamma, beta: the
-        for (std::size_t j = 0; j < N; ++j) {  // compiler can see that the stores below touch none
-            m[j] = mu[j];
-            s[j] = inv[j];
-            g[j] = gamma(j);
-            b[j] = beta(j);
-        }
         T* xh = xhat_.data();
         T* out = y_.data();
+        const T* gam = gamma.data();
+        const T* bet = beta.data();
         parallel_elementwise(B, N, [&](std::size_t, std::size_t first, std::size_t last) {
-            for (std::size_t i = first; i < last; ++i)  // xhat = (x - mu) / sqrt(var + eps);  y = gamma xhat + beta
-                for (std::size_t j = 0; j < N; ++j) {
-                    const std::size_t k = i * N + j;
-                    xh[k] = (in[k] - m[j]) * s[j];
-                    out[k] = g[j] * xh[k] + b[j];
-                }
+            normalize(in + first * N, mu, inv, gam, bet, xh + first * N, out + first * N, last - first);
         });
         return y_;
     }
@@ -121,17 +111,14 @@ public:
         column_sums(B, dg, partial_, [&](std::size_t k, std::size_t) { return g[k] * xh[k]; });   // dgamma = sum_i dy_i xhat_i
         std::copy(db.begin(), db.end(), dbeta.data());
         std::copy(dg.begin(), dg.end(), dgamma.data());
-        T* dx = dx_.data();
         std::array<T, N> c;  // gamma / (B sqrt(var + eps)) in train mode, gamma / sqrt(moving_var + eps) in inference
-        for (std::size_t j = 0; j < N; ++j) c[j] = mode_ == Mode::train ? gam[j] * inv[j] / T(B) : gam[j] * inv[j];
         const bool train = mode_ == Mode::train;
+        for (std::size_t j = 0; j < N; ++j) c[j] = train ? gam[j] * inv[j] / T(B) : gam[j] * inv[j];
+        T* dx = dx_.data();
         parallel_elementwise(B, N, [&](std::size_t, std::size_t first, std::size_t last) {
-            for (std::size_t i = first; i < last; ++i)
-                for (std::size_t j = 0; j < N; ++j) {
-                    const std::size_t k = i * N + j;
-                    dx[k] = train ? c[j] * (T(B) * g[k] - db[j] - xh[k] * dg[j])  // dx = gamma / (B sqrt(var + eps)) (B dy - dbeta - xhat dgamma)
-                                  : c[j] * g[k];                                  // dx = dy gamma / sqrt(moving_var + eps)
-                }
+            if (train) normalize_backward(g + first * N, xh + first * N, c.data(), db.data(), dg.data(), T(B),
+                                          dx + first * N, last - first);
+            else scale(g + first * N, c.data(), dx + first * N, last - first);
         });
         return dx_;
     }
@@ -154,6 +141,34 @@ public:
     const auto& input_gradient() const { return dx_; }
 
 private:
+    // The element-wise passes, over `rows` rows of N. The pointers are __restrict (no two
+    // overlap), which is what lets the compiler vectorize the j loops.
+
+    // xhat = (x - mu) inv_std;  y = gamma xhat + beta
+    static void normalize(const T* __restrict x, const T* __restrict mu, const T* __restrict inv_std,
+                          const T* __restrict gamma_, const T* __restrict beta_, T* __restrict xhat, T* __restrict y,
+                          std::size_t rows) {
+        for (std::size_t i = 0; i < rows; ++i, x += N, xhat += N, y += N)
+            for (std::size_t j = 0; j < N; ++j) {
+                xhat[j] = (x[j] - mu[j]) * inv_std[j];
+                y[j] = gamma_[j] * xhat[j] + beta_[j];
+            }
+    }
+
+    // dx = c (B dy - dbeta - xhat dgamma),  c = gamma / (B sqrt(var + eps))
+    static void normalize_backward(const T* __restrict dy, const T* __restrict xhat, const T* __restrict c,
+                                   const T* __restrict dbeta_, const T* __restrict dgamma_, T batch,
+                                   T* __restrict dx, std::size_t rows) {
+        for (std::size_t i = 0; i < rows; ++i, dy += N, xhat += N, dx += N)
+            for (std::size_t j = 0; j < N; ++j) dx[j] = c[j] * (batch * dy[j] - dbeta_[j] - xhat[j] * dgamma_[j]);
+    }
+
+    // dx = c dy,  c = gamma / sqrt(moving_var + eps)
+    static void scale(const T* __restrict dy, const T* __restrict c, T* __restrict dx, std::size_t rows) {
+        for (std::size_t i = 0; i < rows; ++i, dy += N, dx += N)
+            for (std::size_t j = 0; j < N; ++j) dx[j] = c[j] * dy[j];
+    }
+
     void update_moving_statistics() {
         if (!zero_debias) {
             for (std::size_t j = 0; j < N; ++j) {  // moving = momentum moving + (1 - momentum) batch

@@ -51,6 +51,14 @@ public:
     }
 
     const Matrix<T>& backward(const Matrix<T>& dy) {
+        backward(dy, parameters_only);
+        ensure_shape(dx_, dy.shape(0), In);
+        gemm(dy, false, W, true, dx_);  // dx = dy W^T
+        return dx_;
+    }
+
+    /// dW and db only (the first layer of a network in training: nothing needs its dx).
+    void backward(const Matrix<T>& dy, parameters_only_t) {
         if (x_ == nullptr) throw std::logic_error("layerwise: Dense: backward called before forward");
         const Matrix<T>& x = *x_;
         const std::size_t batch = x.shape(0);
@@ -60,9 +68,6 @@ public:
         std::array<T, Out> sums;
         column_sums(batch, sums, partial_, [&](std::size_t k, std::size_t) { return g[k]; });  // db = column sums of dy
         std::copy(sums.begin(), sums.end(), db.data());
-        ensure_shape(dx_, batch, In);
-        gemm(dy, false, W, true, dx_);  // dx = dy W^T
-        return dx_;
     }
 
     template <class F>

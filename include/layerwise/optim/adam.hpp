@@ -29,13 +29,14 @@ public:
         ++t_;
         const double b1t = std::pow(double(beta1), double(t_)), b2t = std::pow(double(beta2), double(t_));
         const T alpha = static_cast<T>(double(learning_rate) * std::sqrt(1 - b2t) / (1 - b1t));
-        state_.for_each_trainable(net, [&](T* p, const T* g, std::size_t n, std::array<T*, 2> s) {
+        const T b1 = beta1, b2 = beta2, eps = epsilon;  // locals: stores to p cannot change them
+        state_.for_each_trainable(net, [=](T* p, const T* g, std::size_t n, std::array<T*, 2> s) {
             T* m = s[0];
             T* v = s[1];
             for (std::size_t k = 0; k < n; ++k) {
-                m[k] = beta1 * m[k] + (T(1) - beta1) * g[k];
-                v[k] = beta2 * v[k] + (T(1) - beta2) * g[k] * g[k];
-                p[k] -= alpha * m[k] / (std::sqrt(v[k]) + epsilon);
+                m[k] = b1 * m[k] + (T(1) - b1) * g[k];
+                v[k] = b2 * v[k] + (T(1) - b2) * g[k] * g[k];
+                p[k] -= alpha * m[k] / (std::sqrt(v[k]) + eps);
             }
         });
     }

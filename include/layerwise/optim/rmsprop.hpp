@@ -27,12 +27,13 @@ public:
     template <class Net>
     void step(Net& net) {
         const bool inside = numerics == Numerics::tf2;
-        state_.for_each_trainable(net, [&](T* p, const T* g, std::size_t n, std::array<T*, 1> s) {
+        const T lr = learning_rate, r = rho, eps = epsilon;  // locals: stores to p cannot change them
+        state_.for_each_trainable(net, [=](T* p, const T* g, std::size_t n, std::array<T*, 1> s) {
             T* a = s[0];
             for (std::size_t k = 0; k < n; ++k) {
-                a[k] = rho * a[k] + (T(1) - rho) * g[k] * g[k];
-                const T denom = inside ? std::sqrt(a[k] + epsilon) : std::sqrt(a[k]) + epsilon;
-                p[k] -= learning_rate * g[k] / denom;
+                a[k] = r * a[k] + (T(1) - r) * g[k] * g[k];
+                const T denom = inside ? std::sqrt(a[k] + eps) : std::sqrt(a[k]) + eps;
+                p[k] -= lr * g[k] / denom;
             }
         });
     }

@@ -22,15 +22,17 @@ public:
 
     template <class Net>
     void step(Net& net) {
-        state_.for_each_trainable(net, [&](T* p, const T* g, std::size_t n, std::array<T*, 1> s) {
+        const T lr = learning_rate, mu = momentum;  // locals: stores to p cannot change them
+        const bool nag = nesterov;
+        state_.for_each_trainable(net, [=](T* p, const T* g, std::size_t n, std::array<T*, 1> s) {
             T* v = s[0];
             for (std::size_t k = 0; k < n; ++k) {
-                if (momentum == T(0)) {
-                    p[k] -= learning_rate * g[k];
+                if (mu == T(0)) {
+                    p[k] -= lr * g[k];
                     continue;
                 }
-                v[k] = momentum * v[k] - learning_rate * g[k];
-                p[k] += nesterov ? momentum * v[k] - learning_rate * g[k] : v[k];
+                v[k] = mu * v[k] - lr * g[k];
+                p[k] += nag ? mu * v[k] - lr * g[k] : v[k];
             }
         });
     }

@@ -1,7 +1,7 @@
 // layerwise/train/fit.hpp — the training loop, as Keras' model.fit does it.
 //
 // Per epoch: shuffle the training set (from the seed), then for each mini-batch
-//   logits = net.forward(x, train);  loss = CE(logits, y);  net.backward(dCE);  opt.step(net)
+//   logits = net.forward(x, train);  loss = CE(logits, y);  net.backward(dCE, parameters_only);  opt.step(net)
 // keeping running means of loss and accuracy weighted by batch size; the last partial
 // batch is kept. Then evaluate on the validation set with BatchNorm in inference mode.
 // A non-finite loss or gradient stops training cleanly and is recorded in the history.
@@ -45,6 +45,10 @@ struct FitOptions {
     /// Called after every optimizer step with (epoch, step within epoch, global step), all 1-based,
     /// while the step's gradients are still in the network.
     std::function<void(std::size_t, std::size_t, std::size_t)> on_step;
+    /// Also compute the gradient with respect to the input batch (the first layer's
+    /// input_gradient(), for on_step diagnostics). Off: training needs only the parameter
+    /// gradients, and the first layer's dx is a large GEMM (784 columns) for nothing.
+    bool input_gradient = false;
 };
 
 struct Evaluation {
@@ -142,7 +146,8 @@ History fit(Net& net, Optimizer& optimizer, const Samples<typename Net::scalar_t
             Matrix<T>& x = rows == full.shape(0) ? full : last;
             detail::gather_batch(train, order, first, x, labels);
             const T value = loss.forward(net.forward(x, Mode::train), labels);
-            net.backward(loss.backward());
+            if (options.input_gradient) net.backward(loss.backward());
+            else backward_parameters(net, loss.backward());
             std::string bad;
             if (!std::isfinite(value)) bad = std::isnan(value) ? "loss is NaN" : "loss is infinite";
             else if (std::string g = first_nonfinite_gradient(net); !g.empty()) bad = "gradient of " + g + " is not finite";
