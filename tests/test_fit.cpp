@@ -169,7 +169,10 @@ TEST_CASE("history.csv is written atomically with the documented columns") {
 TEST_CASE("with two threads, the same seed still gives a bit-identical history") {
     const Blobs train(600, 21), val(100, 22);
     auto run = [&] {
-        auto net = std::make_unique<Sequential<Dense<6, 64>, BatchNorm<64>, ReLU, Dense<64, 64>, BatchNorm<64>, ReLU, Dense<64, 3>>>();
+        // batch 128 x width 128 and the 64 x 128 kernel are big enough (elementwise_grain per
+        // thread) for the element-wise passes, column sums and the optimizer to be shared too
+        static_assert(128 * 64 >= 2 * elementwise_grain);
+        auto net = std::make_unique<Sequential<Dense<6, 64>, BatchNorm<64>, ReLU, Dense<64, 128>, BatchNorm<128>, ReLU, Dense<128, 3>>>();
         init(*net, 4);
         RMSprop<float> opt;
         return fit(*net, opt, train.samples(), val.samples(), quiet(2, 128, 4));

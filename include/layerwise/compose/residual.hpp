@@ -40,7 +40,9 @@ public:
         const scalar_type* a = x.data();
         const scalar_type* b = fx.data();
         scalar_type* out = y_.data();
-        for (std::size_t k = 0, n = x.size(); k < n; ++k) out[k] = a[k] + b[k];  // y = x + F(x)
+        parallel_elementwise(x.size(), 1, [&](std::size_t, std::size_t first, std::size_t last) {
+            for (std::size_t k = first; k < last; ++k) out[k] = a[k] + b[k];  // y = x + F(x)
+        });
         return y_;
     }
 
@@ -51,7 +53,9 @@ public:
         const scalar_type* a = dy.data();
         const scalar_type* b = dfx.data();
         scalar_type* dx = dx_.data();
-        for (std::size_t k = 0, n = dy.size(); k < n; ++k) dx[k] = a[k] + b[k];  // dx = dy + dF/dx^T dy
+        parallel_elementwise(dy.size(), 1, [&](std::size_t, std::size_t first, std::size_t last) {
+            for (std::size_t k = first; k < last; ++k) dx[k] = a[k] + b[k];  // dx = dy + dF/dx^T dy
+        });
         return dx_;
     }
 

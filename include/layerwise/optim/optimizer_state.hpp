@@ -5,6 +5,7 @@
 // and reused afterwards, so a training step allocates nothing.
 #pragma once
 
+#include "../parallel.hpp"
 #include "../visit.hpp"
 
 #include <array>
@@ -30,7 +31,11 @@ public:
                 if (s[j].size() != value.size()) s[j].assign(value.size(), T(0));
                 ptr[j] = s[j].data();
             }
-            f(value.data(), grad.data(), value.size(), ptr);
+            parallel_elementwise(value.size(), 1, [&](std::size_t, std::size_t first, std::size_t last) {
+                std::array<T*, Slots> band;
+                for (std::size_t j = 0; j < Slots; ++j) band[j] = ptr[j] + first;
+                f(value.data() + first, grad.data() + first, last - first, band);
+            });
         });
     }
 
