@@ -66,7 +66,10 @@ public:
         generation_.fetch_add(1, std::memory_order_release);
         generation_.notify_all();
         f(0);
-        while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+        for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
+            if (spin < 4096) relax();  // the other bands usually finish within microseconds:
+            else std::this_thread::yield();  // spin first, since a yield is a system call
+        }
         task_ = nullptr;
     }
 
