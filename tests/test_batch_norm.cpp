@@ -118,3 +118,12 @@ TEST_CASE("BatchNorm rejects a wrong width") {
     CHECK_THROWS_WITH_AS(bn.forward(zeros<float>(2, 5), Mode::train),
                          "layerwise: BatchNorm<3>: input has 5 columns, expected 3", std::invalid_argument);
 }
+
+TEST_CASE("BatchNorm backward checks the gradient's shape and that forward ran") {
+    BatchNorm<3, double> bn;
+    CHECK_THROWS_AS(bn.backward(zeros<double>(4, 3)), std::logic_error);
+    const Matrix<double> x = layerwise::testing::random_matrix(4, 3, 9);  // kept for backward (xhat is recomputed)
+    bn.forward(x, Mode::train);
+    CHECK_THROWS_WITH_AS(bn.backward(zeros<double>(4, 2)),
+                         "layerwise: BatchNorm backward: dy has shape (4 x 2), expected (4 x 3)", std::invalid_argument);
+}

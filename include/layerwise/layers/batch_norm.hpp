@@ -8,6 +8,7 @@
 //   train backward (mu and var depend on x):
 //     dbeta_j  = sum_i dy_ij                        dgamma_j = sum_i dy_ij xhat_ij
 //     dx_ij    = gamma_j / (B sqrt(var_j + eps)) * (B dy_ij - dbeta_j - xhat_ij dgamma_j)
+//   (xhat is not stored: backward recomputes it from the input, which it keeps, like Dense)
 //   inference forward and backward (moving statistics, constants):
 //     y_ij = gamma_j (x_ij - moving_mean_j) / sqrt(moving_var_j + eps) + beta_j
 //     dx_ij = dy_ij gamma_j / sqrt(moving_var_j + eps)
@@ -64,7 +65,7 @@ public:
                                         std::to_string(x.shape(1)) + " columns, expected " + std::to_string(N));
         const std::size_t B = x.shape(0);
         mode_ = mode;
-        ensure_shape(xhat_, B, N);
+        x_ = &x;
         ensure_shape(y_, B, N);
         const T* in = x.data();
         T* mu = mean_.data();
@@ -88,27 +89,28 @@ public:
                 inv[j] = T(1) / std::sqrt(moving_variance(j) + epsilon);
             }
         }
-        T* xh = xhat_.data();
         T* out = y_.data();
         const T* gam = gamma.data();
         const T* bet = beta.data();
         parallel_elementwise(B, N, [&](std::size_t, std::size_t first, std::size_t last) {
-            normalize(in + first * N, mu, inv, gam, bet, xh + first * N, out + first * N, last - first);
+            normalize(in + first * N, mu, inv, gam, bet, out + first * N, last - first);
         });
         return y_;
     }
 
     const Matrix<T>& backward(const Matrix<T>& dy) {
+        if (x_ == nullptr) throw std::logic_error("layerwise: BatchNorm: backward called before forward");
         const std::size_t B = y_.shape(0);
         require_shape(dy, B, N, "BatchNorm backward", "dy");
         ensure_shape(dx_, B, N);
         const T* g = dy.data();
-        const T* xh = xhat_.data();
+        const T* x = x_->data();     // xhat is recomputed from x: storing it would cost a (B x N)
+        const T* mu = mean_.data();  // buffer written in forward and read back here, every step
         const T* gam = gamma.data();
         const T* inv = inv_std_.data();
         std::array<T, N> db, dg;
         column_sums(B, db, partial_, [&](std::size_t k, std::size_t) { return g[k]; });           // dbeta = sum_i dy_i
-        column_sums(B, dg, partial_, [&](std::size_t k, std::size_t) { return g[k] * xh[k]; });   // dgamma = sum_i dy_i xhat_i
+        column_sums(B, dg, partial_, [&](std::size_t k, std::size_t j) { return g[k] * ((x[k] - mu[j]) * inv[j]); });  // dgamma = sum_i dy_i xhat_i
         std::copy(db.begin(), db.end(), dbeta.data());
         std::copy(dg.begin(), dg.end(), dgamma.data());
         std::array<T, N> c;  // gamma / (B sqrt(var + eps)) in train mode, gamma / sqrt(moving_var + eps) in inference
@@ -116,7 +118,7 @@ public:
         for (std::size_t j = 0; j < N; ++j) c[j] = train ? gam[j] * inv[j] / T(B) : gam[j] * inv[j];
         T* dx = dx_.data();
         parallel_elementwise(B, N, [&](std::size_t, std::size_t first, std::size_t last) {
-            if (train) normalize_backward(g + first * N, xh + first * N, c.data(), db.data(), dg.data(), T(B),
+            if (train) normalize_backward(g + first * N, x + first * N, mu, inv, c.data(), db.data(), dg.data(), T(B),
                                           dx + first * N, last - first);
             else scale(g + first * N, c.data(), dx + first * N, last - first);
         });
@@ -144,23 +146,25 @@ private:
     // The element-wise passes, over `rows` rows of N. The pointers are __restrict (no two
     // overlap), which is what lets the compiler vectorize the j loops.
 
-    // xhat = (x - mu) inv_std;  y = gamma xhat + beta
+    // y = gamma xhat + beta,  xhat = (x - mu) inv_std
     static void normalize(const T* __restrict x, const T* __restrict mu, const T* __restrict inv_std,
-                          const T* __restrict gamma_, const T* __restrict beta_, T* __restrict xhat, T* __restrict y,
-                          std::size_t rows) {
-        for (std::size_t i = 0; i < rows; ++i, x += N, xhat += N, y += N)
+                          const T* __restrict gamma_, const T* __restrict beta_, T* __restrict y, std::size_t rows) {
+        for (std::size_t i = 0; i < rows; ++i, x += N, y += N)
             for (std::size_t j = 0; j < N; ++j) {
-                xhat[j] = (x[j] - mu[j]) * inv_std[j];
-                y[j] = gamma_[j] * xhat[j] + beta_[j];
+                const T xhat = (x[j] - mu[j]) * inv_std[j];
+                y[j] = gamma_[j] * xhat + beta_[j];
             }
     }
 
-    // dx = c (B dy - dbeta - xhat dgamma),  c = gamma / (B sqrt(var + eps))
-    static void normalize_backward(const T* __restrict dy, const T* __restrict xhat, const T* __restrict c,
-                                   const T* __restrict dbeta_, const T* __restrict dgamma_, T batch,
-                                   T* __restrict dx, std::size_t rows) {
-        for (std::size_t i = 0; i < rows; ++i, dy += N, xhat += N, dx += N)
-            for (std::size_t j = 0; j < N; ++j) dx[j] = c[j] * (batch * dy[j] - dbeta_[j] - xhat[j] * dgamma_[j]);
+    // dx = c (B dy - dbeta - xhat dgamma),  c = gamma / (B sqrt(var + eps)),  xhat = (x - mu) inv_std
+    static void normalize_backward(const T* __restrict dy, const T* __restrict x, const T* __restrict mu,
+                                   const T* __restrict inv_std, const T* __restrict c, const T* __restrict dbeta_,
+                                   const T* __restrict dgamma_, T batch, T* __restrict dx, std::size_t rows) {
+        for (std::size_t i = 0; i < rows; ++i, dy += N, x += N, dx += N)
+            for (std::size_t j = 0; j < N; ++j) {
+                const T xhat = (x[j] - mu[j]) * inv_std[j];
+                dx[j] = c[j] * (batch * dy[j] - dbeta_[j] - xhat * dgamma_[j]);
+            }
     }
 
     // dx = c dy,  c = gamma / sqrt(moving_var + eps)
@@ -191,7 +195,7 @@ private:
     std::array<T, N> mean_{};     // mu: (N) batch mean, or the moving mean in inference
     std::array<T, N> var_{};      // var: (N) biased batch variance
     std::array<T, N> inv_std_{};  // 1 / sqrt(var + eps): (N)
-    Matrix<T> xhat_;                   // xhat: (B x N)
+    const Matrix<T>* x_ = nullptr;     // the input of the last forward: (B x N), owned upstream
     Matrix<T> y_;                      // y: (B x N)
     Matrix<T> dx_;                     // dx: (B x N)
     Vector<T> no_gradient_ = zeros<T>(N);  // what the visitor shows as the gradient of a moving statistic
