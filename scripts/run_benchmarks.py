@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Builds the benchmarks, runs layerwise and PyTorch side by side, writes benchmarks/RESULTS.md.
 
-    scripts/run_benchmarks.py [--rounds 5] [--steps 300] [--no-compile-times]
+    scripts/run_benchmarks.py [--rounds 7] [--steps 300] [--no-compile-times]
 
 Training throughput of the seed's 25-layer BatchNorm MLP (batch 128, float, RMSprop) for
 layerwise (bench_train) and PyTorch (benchmarks/torch_reference.py), alternating A B A B
@@ -28,6 +28,12 @@ def run(cmd, **kw):
     return out.stdout
 
 
+def steal_ticks():
+    """CPU time the hypervisor gave to other guests (the 8th field of /proc/stat's cpu line), in ticks."""
+    with open("/proc/stat") as f:
+        return int(f.readline().split()[8])
+
+
 def samples(out):
     return float(re.search(r"^samples_per_s=([0-9.]+)$", out, re.M).group(1))
 
@@ -39,7 +45,7 @@ def field(out, name):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--no-compile-times", action="store_true")
     a = ap.parse_args()
@@ -63,10 +69,14 @@ def main():
         "GEMM only, 2 threads": [bench, *common, "--threads", "2", "--gemm-only"],
     }
     results = {k: [] for k in variants}
+    stolen = {k: 0 for k in variants}  # runs during which the hypervisor ran something else on our CPUs
     outputs = {}
     for r in range(a.rounds):
         for name, cmd in variants.items():  # A B A B: every round runs each variant once, in turn
+            before = steal_ticks()
             out = run(cmd)
+            if steal_ticks() > before:
+                stolen[name] += 1
             outputs[name] = out
             results[name].append(samples(out))
         print(f"  round {r + 1}/{a.rounds}: " + ", ".join(f"{k} {v[-1]:.0f}" for k, v in results.items()), flush=True)
@@ -114,14 +124,18 @@ def main():
          f"PyTorch: Debian's python3-torch, {outputs['PyTorch, 1 thread'].split()[1]}.", "",
          f"The seed's 25-layer BatchNorm MLP, batch 128, float, RMSprop; {a.rounds} rounds of {a.steps} steps, "
          "each round running every variant once in turn. Samples per second, median over rounds:", "",
-         "| variant | median samples/s | rounds | vs PyTorch's best | of the GEMM ceiling (same threads) |",
-         "|---|---|---|---|---|"]
+         "| variant | median samples/s | rounds | vs PyTorch's best | of the GEMM ceiling (same threads) | runs with CPU steal |",
+         "|---|---|---|---|---|---|"]
     for name in variants:
         ceiling = med["GEMM only, 2 threads"] if "2" in name else med["GEMM only, 1 thread"]
         rel = f"{med[name] / torch_best:.2f}x" if not name.startswith("GEMM") else ""
         frac = f"{med[name] / ceiling:.0%}" if name.startswith("layerwise") else ""
-        L.append(f"| {name} | {med[name]:.0f} | {', '.join(f'{v:.0f}' for v in results[name])} | {rel} | {frac} |")
-    L += ["", f"PyTorch's best is its better thread count: {torch_best:.0f} samples/s.",
+        L.append(f"| {name} | {med[name]:.0f} | {', '.join(f'{v:.0f}' for v in results[name])} | {rel} | {frac} "
+                 f"| {stolen[name]} of {a.rounds} |")
+    L += ["", "CPU steal (from /proc/stat) means that during the run the hypervisor gave part of this VM's CPU time "
+          "to another guest: such a run measured a slower machine. Two-thread runs suffer most, since every "
+          "parallel pass waits for the slower core.",
+          "", f"PyTorch's best is its better thread count: {torch_best:.0f} samples/s.",
           "Per-round ratios to PyTorch's best of the same round: layerwise 1 thread "
           + ", ".join(f"{x:.2f}" for x in ratio_rounds("layerwise, 1 thread")) + "; 2 threads "
           + ", ".join(f"{x:.2f}" for x in ratio_rounds("layerwise, 2 threads")) + ". The targets below use the "
@@ -134,6 +148,12 @@ def main():
           f"| peak memory, 50 layers, batch 128, within 1.5x of parameters + gradients + RMSprop state + one activation per layer ({needed:.1f} MB) | growth of peak RSS while building and training: {growth:.1f} MB = {growth / needed:.2f}x (whole process {field(mem50, 'peak_rss_mb')} MB; PyTorch's process {field(torch_mem, 'peak_rss_mb')} MB) | {'yes' if growth <= 1.5 * needed else 'no'} |",
           "| zero heap allocations per steady-state step | tests/test_allocation.cpp (1 and 2 threads) | see `ctest -R test_allocation` |",
           ""]
+    g1, g2 = med["GEMM only, 1 thread"], med["GEMM only, 2 threads"]
+    L += ["What bounds the ratios to PyTorch: the GEMM-only ceiling, the same OpenBLAS calls with nothing else, "
+          f"is {g1 / torch_best:.2f}x PyTorch's best on 1 thread and {g2 / torch_best:.2f}x on 2. "
+          f"So 2x PyTorch on 1 thread needs {2 * torch_best / g1:.0%} of the ceiling, leaving "
+          f"{1 - 2 * torch_best / g1:.0%} of each step for everything that is not a GEMM (BatchNorm, ReLU, bias, "
+          f"RMSprop, the loss); 3x on 2 threads needs {3 * torch_best / g2:.0%} of the 2-thread ceiling.", ""]
     if compile_lines:
         L += ["## Compile times", "", "| what | wall time |", "|---|---|"] + compile_lines + [""]
     L += ["## Layers (Google Benchmark, 1 thread)", "", "```",
