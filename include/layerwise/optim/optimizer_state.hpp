@@ -19,6 +19,9 @@ class OptimizerState {
 public:
     /// Calls f(value_data, grad_data, n, slots) for each trainable parameter, where slots
     /// is an array of Slots pointers to n accumulators (zero-initialised on first use).
+    /// With set_threads(n > 1), a large parameter is cut into bands and f runs on them
+    /// concurrently (value + first, ..., last - first): f must be element-wise and write
+    /// nothing but its own band.
     template <class Net, class F>
     void for_each_trainable(Net& net, F&& f) {
         std::size_t k = 0;
