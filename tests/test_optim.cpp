@@ -118,3 +118,32 @@ TEST_CASE("set_numerics switches BatchNorm to zero-debiased averages") {
     CHECK_THROWS_WITH_AS(parse_numerics("tf1"), "layerwise: unknown numerics 'tf1' (expected tf2 or keras2.1)",
                          std::invalid_argument);
 }
+
+// Three steps of Opt on a Dense<128, 128> (16384 weights: split into bands with 2 threads)
+// with fixed, made-up gradients; returns the weights.
+template <class Opt>
+Matrix<float> weights_after_steps() {
+    Dense<128, 128> layer;
+    init(layer, 3);
+    Opt opt;
+    for (int step = 0; step < 3; ++step) {
+        layer.dW = layerwise::testing::random_matrix<float>(128, 128, 40 + step);
+        layer.db.fill(0.01f * float(step));
+        opt.step(layer);
+    }
+    return layer.W;
+}
+
+TEST_CASE("optimizer steps give the same bits on one thread and on two (bands of one parameter)") {
+    static_assert(128 * 128 >= 2 * elementwise_grain);
+    const Matrix<float> r1 = weights_after_steps<RMSprop<float>>(), a1 = weights_after_steps<Adam<float>>(),
+                        s1 = weights_after_steps<SGD<float>>();
+    set_threads(2);
+    const Matrix<float> r2 = weights_after_steps<RMSprop<float>>(), a2 = weights_after_steps<Adam<float>>(),
+                        s2 = weights_after_steps<SGD<float>>();
+    set_threads(1);
+    CHECK(r1 == r2);
+    CHECK(a1 == a2);
+    CHECK(s1 == s2);
+    CHECK(r1 != a1);  // the steps did something
+}
