@@ -10,6 +10,7 @@
 #include <sstream>
 
 using namespace layerwise;
+using layerwise::testing::TempDir;
 
 namespace {
 // Three Gaussian blobs in 6 dimensions: easy to learn, so a working loop must learn them.
@@ -151,8 +152,7 @@ TEST_CASE("plain progress prints one line per epoch") {
 TEST_CASE("history.csv is written atomically with the documented columns") {
     History h;
     h.epochs.push_back({1, 0.5, 0.8, 0.4, 0.85, 1.25});
-    const auto dir = std::filesystem::temp_directory_path() / "layerwise_test_history";
-    std::filesystem::create_directories(dir);
+    const TempDir dir("history");
     h.write_csv(dir / "history.csv");
     std::ifstream in(dir / "history.csv");
     std::string header, row;
@@ -161,9 +161,8 @@ TEST_CASE("history.csv is written atomically with the documented columns") {
     CHECK(header == "epoch,loss,accuracy,val_loss,val_accuracy,seconds,status");
     CHECK(row == "1,0.5,0.8,0.4,0.85,1.250,ok");
     std::size_t files = 0;
-    for (auto& e : std::filesystem::directory_iterator(dir)) files += e.is_regular_file();
+    for (auto& e : std::filesystem::directory_iterator(dir.path)) files += e.is_regular_file();
     CHECK(files == 1);  // no temporary left behind
-    std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("with two threads, the same seed still gives a bit-identical history") {

@@ -1,12 +1,13 @@
 // The IDX reader and the MNIST-style loader on small files written in a temporary
 // directory: valid plain and gzip files, and each way a file can be wrong, with the
 // message it must give.
+#include "testing.hpp"
+
 #include <layerwise/data/idx.hpp>
 #include <layerwise/data/mnist.hpp>
 
 #include <doctest/doctest.h>
 
-#include <unistd.h>
 #include <zlib.h>
 
 #include <chrono>
@@ -18,27 +19,12 @@
 #include <vector>
 
 namespace fs = std::filesystem;
+using layerwise::testing::TempDir;
 using namespace layerwise::data;
 using Bytes = std::vector<std::uint8_t>;
 
 namespace {
 
-// A fresh directory under the system's temporary directory, removed with everything in it.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int counter = 0;
-        path = fs::temp_directory_path() /
-               ("layerwise_test_idx_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    fs::path operator/(const std::string& name) const { return path / name; }
-};
 
 // An IDX header: 0x00 0x00 type rank, then each size as a big-endian uint32.
 Bytes idx_header(const std::vector<std::uint32_t>& shape, std::uint8_t type = 0x08) {
@@ -106,7 +92,7 @@ void write_pair(const fs::path& images, const fs::path& labels, std::uint32_t n,
 }  // namespace
 
 TEST_CASE("read_idx reads a plain file: shape and bytes") {
-    TempDir dir;
+    TempDir dir("idx");
     write_file(dir / "a", idx_header({2, 3, 4}) + ramp(24));
     const IdxArray a = read_idx(dir / "a", 3);
     CHECK(a.shape == std::vector<std::size_t>{2, 3, 4});
@@ -123,7 +109,7 @@ TEST_CASE("read_idx reads a plain file: shape and bytes") {
 }
 
 TEST_CASE("read_idx reads gzip files, recognised by their magic whatever their name") {
-    TempDir dir;
+    TempDir dir("idx");
     const Bytes file = idx_header({2, 3, 4}) + ramp(24);
     write_gzip(dir / "a.gz", file);
     write_gzip(dir / "no-suffix", file);
@@ -135,7 +121,7 @@ TEST_CASE("read_idx reads gzip files, recognised by their magic whatever their n
 }
 
 TEST_CASE("read_idx reads data larger than its 1 MiB chunk, plain and gzip") {
-    TempDir dir;
+    TempDir dir("idx");
     const Bytes file = idx_header({3, 700, 1000}) + ramp(2'100'000);
     write_file(dir / "big", file);
     write_gzip(dir / "big.gz", file);
@@ -147,7 +133,7 @@ TEST_CASE("read_idx reads data larger than its 1 MiB chunk, plain and gzip") {
 }
 
 TEST_CASE("read_idx: missing file, directory, empty file") {
-    TempDir dir;
+    TempDir dir("idx");
     check_error([&] { read_idx(dir / "nope", 3); }, dir / "nope", {"no such file"});
     check_error([&] { read_idx(dir.path, 3); }, dir.path, {"not a regular file"});
     write_file(dir / "empty", {});
@@ -157,7 +143,7 @@ TEST_CASE("read_idx: missing file, directory, empty file") {
 }
 
 TEST_CASE("read_idx: truncated header") {
-    TempDir dir;
+    TempDir dir("idx");
     write_file(dir / "magic", {0, 0, 8});
     check_error([&] { read_idx(dir / "magic", 3); }, dir / "magic",
                 {"truncated header: file has 3 bytes, an IDX header needs at least 4"});
@@ -171,7 +157,7 @@ TEST_CASE("read_idx: truncated header") {
 }
 
 TEST_CASE("read_idx: wrong magic, element type and dimension count") {
-    TempDir dir;
+    TempDir dir("idx");
     write_file(dir / "magic", Bytes{0x01, 0x02, 0x08, 0x01} + Bytes{0, 0, 0, 1, 7});
     check_error([&] { read_idx(dir / "magic", 1); }, dir / "magic", {"not an IDX file", "0x01 0x02"});
 
@@ -188,7 +174,7 @@ TEST_CASE("read_idx: wrong magic, element type and dimension count") {
 }
 
 TEST_CASE("read_idx: the data must be exactly as long as the header says") {
-    TempDir dir;
+    TempDir dir("idx");
     write_file(dir / "short", idx_header({3, 2, 2}) + ramp(10));
     CHECK(error_of([&] { read_idx(dir / "short", 3); }) ==
           (dir / "short").string() + ": truncated: header says 3 x 2 x 2 = 12 bytes of data, file has 10 after the 16-byte header");
@@ -214,7 +200,7 @@ TEST_CASE("read_idx: the data must be exactly as long as the header says") {
 }
 
 TEST_CASE("read_idx: an oversized header is refused at once, without allocating") {
-    TempDir dir;
+    TempDir dir("idx");
     const auto start = std::chrono::steady_clock::now();
 
     write_file(dir / "huge", idx_header({4'000'000'000u, 4'000'000'000u, 1}) + ramp(16));
@@ -237,7 +223,7 @@ TEST_CASE("read_idx: an oversized header is refused at once, without allocating"
 }
 
 TEST_CASE("read_idx: a corrupt or truncated gzip stream is an error, not a hang") {
-    TempDir dir;
+    TempDir dir("idx");
     const Bytes file = idx_header({4, 28, 28}) + ramp(4 * 28 * 28);
     write_gzip(dir / "good.gz", file);
     const Bytes gz = read_file(dir / "good.gz");
@@ -279,7 +265,7 @@ TEST_CASE("read_idx: a corrupt or truncated gzip stream is an error, not a hang"
 }
 
 TEST_CASE("load_dataset: pixels in [0, 1], labels as ints") {
-    TempDir dir;
+    TempDir dir("idx");
     Bytes pixels(2 * 784, 0);
     pixels[1] = 255;
     pixels[784 + 5] = 51;
@@ -297,7 +283,7 @@ TEST_CASE("load_dataset: pixels in [0, 1], labels as ints") {
 }
 
 TEST_CASE("load_dataset: count mismatch, label out of range, wrong image size, no images") {
-    TempDir dir;
+    TempDir dir("idx");
     write_pair(dir / "images", dir / "labels", 3, {1, 2});
     check_error([&] { load_dataset(dir / "images", dir / "labels", "x"); }, dir / "labels",
                 {"2 labels, but " + (dir / "images").string() + " has 3 images"});
@@ -320,7 +306,7 @@ TEST_CASE("load_dataset: count mismatch, label out of range, wrong image size, n
 }
 
 TEST_CASE("load_mnist and load_fashion_mnist find plain or .gz files, and say how to get missing ones") {
-    TempDir dir;
+    TempDir dir("idx");
     write_pair(dir / "train-images-idx3-ubyte", dir / "train-labels-idx1-ubyte", 3, {5, 0, 4});
     write_gzip(dir / "t10k-images-idx3-ubyte.gz", idx_header({2, 28, 28}) + ramp(2 * 784));
     write_gzip(dir / "t10k-labels-idx1-ubyte.gz", idx_header({2}) + Bytes{7, 2});

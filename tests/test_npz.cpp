@@ -20,6 +20,7 @@
 
 using namespace layerwise;
 namespace fs = std::filesystem;
+using layerwise::testing::TempDir;
 
 namespace {
 
@@ -30,26 +31,6 @@ using NetDouble = Net::rebind<double>;
 const std::string net_parameters = std::to_string(Net::parameter_count);        // 119306
 const std::string deeper_parameters = std::to_string(Deeper::parameter_count);  // 136330
 
-// A fresh directory under /tmp, removed with everything in it at the end of the test.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        static int count = 0;
-        path = fs::temp_directory_path() / ("layerwise_test_npz_" + std::to_string(::getpid()) + "_" + std::to_string(count++));
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        fs::remove_all(path, ignored);
-    }
-    fs::path operator/(const std::string& name) const { return path / name; }
-    std::set<std::string> entries() const {
-        std::set<std::string> names;
-        for (const auto& e : fs::directory_iterator(path)) names.insert(e.path().filename().string());
-        return names;
-    }
-};
 
 // Init, then a few SGD steps in train mode, so that every parameter, the moving
 // statistics included, is far from its initial value.
@@ -157,7 +138,7 @@ TEST_CASE(".npy headers are format 1.0, padded to a multiple of 64 bytes") {
 }
 
 TEST_CASE("save then load gives bit-identical parameters and outputs") {
-    TempDir dir;
+    TempDir dir("npz");
     const fs::path file = dir / "model.npz";
     auto net = trained<Net>(7);
     auto initial = std::make_unique<Net>();
@@ -183,7 +164,7 @@ TEST_CASE("save then load gives bit-identical parameters and outputs") {
 
 TEST_CASE("save then load in double, through a residual network") {
     using Skip = seed::SkipMlp<3>::rebind<double>;
-    TempDir dir;
+    TempDir dir("npz");
     auto net = trained<Skip>(11);
     io::save_npz(*net, dir / "skip.npz");
     auto loaded = std::make_unique<Skip>();
@@ -195,7 +176,7 @@ TEST_CASE("save then load in double, through a residual network") {
 }
 
 TEST_CASE("loading into a different network throws, says what differs, and changes nothing") {
-    TempDir dir;
+    TempDir dir("npz");
     const fs::path file = dir / "model.npz";
     io::save_npz(*trained<Net>(1), file);
 
@@ -224,7 +205,7 @@ TEST_CASE("loading into a different network throws, says what differs, and chang
 }
 
 TEST_CASE("a missing, garbage, truncated or corrupted file throws and changes nothing") {
-    TempDir dir;
+    TempDir dir("npz");
     const fs::path file = dir / "model.npz", bad = dir / "bad.npz";
     io::save_npz(*trained<Net>(1), file);
     auto net = trained<Net>(2);
@@ -256,7 +237,7 @@ TEST_CASE("a missing, garbage, truncated or corrupted file throws and changes no
 }
 
 TEST_CASE("a damaged member throws an error that names the file and the member") {
-    TempDir dir;
+    TempDir dir("npz");
     const fs::path file = dir / "model.npz";
     io::save_npz(*trained<Net>(1), file);
     auto net = trained<Net>(2);
@@ -307,7 +288,7 @@ TEST_CASE("a damaged member throws an error that names the file and the member")
 }
 
 TEST_CASE("a failed save leaves the old file intact and no temporary file behind") {
-    TempDir dir;
+    TempDir dir("npz");
     const fs::path file = dir / "model.npz";
     auto old_net = trained<Net>(1);
     auto new_net = trained<Net>(2);
@@ -342,7 +323,7 @@ TEST_CASE("a failed save leaves the old file intact and no temporary file behind
 }
 
 TEST_CASE("numpy.load opens the file: keys, dtypes, shapes and values match") {
-    TempDir dir;
+    TempDir dir("npz");
     const fs::path file = dir / "model.npz", script = dir / "read.py";
     auto net = trained<Net>(5);
     io::save_npz(*net, file);

@@ -1,6 +1,8 @@
 // Tests of the TensorBoard event writer: CRC-32C and its mask, the protobuf wire pieces,
 // TF's histogram buckets, and event files decoded independently by tests/decode_tfevents.py
 // (Debian's /usr/bin/python3 with python3-protobuf, no TensorFlow).
+#include "testing.hpp"
+
 #include <doctest/doctest.h>
 #include <layerwise/diagnostics/crc32c.hpp>
 #include <layerwise/diagnostics/protobuf_wire.hpp>
@@ -23,10 +25,10 @@
 #include <vector>
 
 #include <sys/wait.h>  // WIFEXITED
-#include <unistd.h>    // getpid
 
 using namespace layerwise::diagnostics;
 namespace fs = std::filesystem;
+using layerwise::testing::TempDir;
 
 namespace {
 constexpr double dbl_max = std::numeric_limits<double>::max();
@@ -38,18 +40,6 @@ const fs::path test_dir = LAYERWISE_TEST_DIR;
 const fs::path test_dir = fs::path(__FILE__).parent_path();
 #endif
 
-// A fresh directory under the system's temporary directory, removed afterwards.
-struct ScratchDir {
-    fs::path path;
-    explicit ScratchDir(const std::string& name)
-        : path(fs::temp_directory_path() / ("layerwise_tb_" + name + "_" + std::to_string(::getpid()))) {
-        fs::remove_all(path);
-    }
-    ~ScratchDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
 
 // What decode_tfevents.py printed, and its exit status.
 struct Decoded {
@@ -256,7 +246,7 @@ TEST_CASE("make_histogram at the edges: empty input, +-DBL_MAX, floats, NaN and 
 }
 
 TEST_CASE("an event file with scalars and histograms decodes independently with python3-protobuf") {
-    ScratchDir dir("roundtrip");
+    TempDir dir("tb_roundtrip");
     const double t0 = now_seconds();
     EventWriter writer(dir.path / "run1");  // the directory is created
 
@@ -353,7 +343,7 @@ TEST_CASE("an event file with scalars and histograms decodes independently with 
 }
 
 TEST_CASE("the decoder reports a corrupted byte, a corrupted length and a truncated file") {
-    ScratchDir dir("corrupt");
+    TempDir dir("tb_corrupt");
     fs::path original;
     {
         EventWriter writer(dir.path);
@@ -396,8 +386,7 @@ TEST_CASE("the decoder reports a corrupted byte, a corrupted length and a trunca
 }
 
 TEST_CASE("EventWriter errors name the path and leave the file readable") {
-    ScratchDir dir("errors");
-    fs::create_directories(dir.path);
+    TempDir dir("tb_errors");
     SUBCASE("a directory that cannot be created") {
         const fs::path file = dir.path / "plain_file";
         write_bytes(file, "x");

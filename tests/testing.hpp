@@ -1,12 +1,19 @@
-// Helpers shared by the tests: random matrices and the gradient-check assertion.
+// Helpers shared by the tests: random matrices, the gradient-check assertion and
+// temporary directories.
 #pragma once
 
 #include <doctest/doctest.h>
 #include <layerwise/gradient_check.hpp>
 #include <layerwise/init.hpp>
 
+#include <unistd.h>  // getpid
+
+#include <filesystem>
 #include <random>
+#include <set>
 #include <sstream>
+#include <string>
+#include <system_error>
 
 namespace layerwise::testing {
 
@@ -32,5 +39,34 @@ void require_gradients(L& layer, const Matrix<typename L::scalar_type>& x, Mode 
     for (const auto& t : check.tensors) CHECK(t.checked > 0);
     CHECK(check.worst() < tolerance);
 }
+
+/// A fresh, empty directory under the system's temporary directory, named for the test
+/// (tag), the process and a counter; removed with everything in it when the object goes.
+struct TempDir {
+    std::filesystem::path path;
+
+    explicit TempDir(const std::string& tag) {
+        static int counter = 0;
+        path = std::filesystem::temp_directory_path() /
+               ("layerwise_" + tag + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+        std::filesystem::remove_all(path);
+        std::filesystem::create_directories(path);
+    }
+    ~TempDir() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path, ignored);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+
+    std::filesystem::path operator/(const std::string& name) const { return path / name; }
+
+    /// The names of what is in the directory (files and directories, not recursive).
+    std::set<std::string> entries() const {
+        std::set<std::string> names;
+        for (const auto& e : std::filesystem::directory_iterator(path)) names.insert(e.path().filename().string());
+        return names;
+    }
+};
 
 }  // namespace layerwise::testing
