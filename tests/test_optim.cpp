@@ -97,7 +97,6 @@ TEST_CASE("optimizers never touch BatchNorm's moving statistics") {
     RMSprop<double> r;
     Adam<double> a;
     SGD<double> s(0.1, 0.9);
-    const Matrix<double> x = layerwise::testing::random_matrix(4, 3, 1);
     net.layer<1>().dgamma.fill(1.0);
     r.step(net);
     a.step(net);
