@@ -6,7 +6,6 @@
 #include <layerwise/layerwise.hpp>
 #include <layerwise/models/seed_mlp.hpp>
 
-#include <sys/wait.h>
 #include <unistd.h>
 #include <zip.h>
 
@@ -20,7 +19,9 @@
 
 using namespace layerwise;
 namespace fs = std::filesystem;
+using layerwise::testing::read_file;
 using layerwise::testing::TempDir;
+using layerwise::testing::write_file;
 
 namespace {
 
@@ -50,28 +51,18 @@ std::unique_ptr<N> trained(std::uint64_t seed) {
     return net;
 }
 
+// The bytes of a matrix or vector.
+template <class C>
+std::string bytes_of(const C& m) {
+    return std::string(reinterpret_cast<const char*>(m.data()), m.size() * sizeof(*m.data()));
+}
+
 // Every parameter's bytes, by name: equal maps mean bit-identical parameters.
 template <class N>
 std::map<std::string, std::string> parameter_bytes(N& net) {
     std::map<std::string, std::string> bytes;
-    for_each_parameter(net, [&](const ParameterInfo& p, auto& value, auto&) {
-        bytes[std::string(p.name)] = std::string(reinterpret_cast<const char*>(value.data()), value.size() * sizeof(*value.data()));
-    });
+    for_each_parameter(net, [&](const ParameterInfo& p, auto& value, auto&) { bytes[std::string(p.name)] = bytes_of(value); });
     return bytes;
-}
-
-template <class T>
-std::string bytes_of(const Matrix<T>& m) {
-    return std::string(reinterpret_cast<const char*>(m.data()), m.size() * sizeof(T));
-}
-
-std::string read_file(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_file(const fs::path& file, std::string_view bytes) {
-    std::ofstream(file, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 // The message of the CheckpointError that f throws; fails the test if it throws nothing.
@@ -349,15 +340,10 @@ with np.load(sys.argv[1]) as f:  # allow_pickle=False, numpy's default
     const char* python = "/usr/bin/python3";
     const std::string install = "this test needs Debian's python3-numpy: apt-get install -y python3-numpy";
     if (!fs::exists(python)) FAIL(python << " is missing; " << install);
-    const std::string command = std::string(python) + " '" + script.string() + "' '" + file.string() + "' 2>&1";
-    std::FILE* pipe = ::popen(command.c_str(), "r");
-    REQUIRE(pipe != nullptr);
-    std::string output;
-    char buffer[4096];
-    while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
-    const int status = ::pclose(pipe);
+    const auto [status, output] = layerwise::testing::run_command(std::string(python) + " '" + script.string() +
+                                                                  "' '" + file.string() + "' 2>&1");
     INFO("python said:\n" << output);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 3) FAIL("numpy is not importable by " << python << "; " << install);
+    if (status == 3) FAIL("numpy is not importable by " << python << "; " << install);
     REQUIRE(status == 0);
 
     // What C++ wrote, summed the same way.

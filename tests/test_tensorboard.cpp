@@ -24,11 +24,12 @@
 #include <string>
 #include <vector>
 
-#include <sys/wait.h>  // WIFEXITED
 
 using namespace layerwise::diagnostics;
 namespace fs = std::filesystem;
+using layerwise::testing::read_file;
 using layerwise::testing::TempDir;
+using layerwise::testing::write_file;
 
 namespace {
 constexpr double dbl_max = std::numeric_limits<double>::max();
@@ -52,14 +53,11 @@ Decoded decode(const fs::path& events_file) {
     const fs::path python = "/usr/bin/python3", script = test_dir / "decode_tfevents.py";
     if (!fs::exists(python)) FAIL("/usr/bin/python3 is missing: install Debian's python3 and python3-protobuf");
     if (!fs::exists(script)) FAIL(script.string() << " is missing (is LAYERWISE_TEST_DIR the tests directory?)");
-    const std::string command = python.string() + " '" + script.string() + "' '" + events_file.string() + "' 2>&1";
-    std::FILE* pipe = ::popen(command.c_str(), "r");
-    REQUIRE_MESSAGE(pipe != nullptr, "cannot run " << command);
     Decoded d;
-    std::array<char, 4096> buffer;
-    for (std::size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0;) d.output.append(buffer.data(), n);
-    const int status = ::pclose(pipe);
-    d.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    auto [status, output] = layerwise::testing::run_command(python.string() + " '" + script.string() + "' '" +
+                                                            events_file.string() + "' 2>&1");
+    d.status = status;
+    d.output = std::move(output);
     // Status 2: the checker itself could not run (no google.protobuf, bad usage, crash).
     if (d.status != 0 && d.status != 1)
         FAIL("decode_tfevents.py could not check the file (exit status " << d.status << "); install Debian's "
@@ -100,15 +98,6 @@ std::vector<double> numbers(const std::string& json, const std::string& key) {
         if (*p == ',') p += 2;  // ", "
     }
     return out;
-}
-
-std::string read_bytes(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_bytes(const fs::path& p, const std::string& bytes) {
-    std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
 }
 
 std::string hex(const std::string& bytes) {
@@ -352,16 +341,16 @@ TEST_CASE("the decoder reports a corrupted byte, a corrupted length and a trunca
         writer.add_histogram("w", 1, w);
         original = writer.path();
     }
-    const std::string bytes = read_bytes(original);
+    const std::string bytes = read_file(original);
     const fs::path copy = dir.path / "copy.tfevents";
 
-    write_bytes(copy, bytes);
+    write_file(copy, bytes);
     REQUIRE(decode(copy).status == 0);  // the unchanged copy is fine
 
     SUBCASE("one byte of the last record's data") {
         std::string bad = bytes;
         bad[bad.size() - 10] = static_cast<char>(bad[bad.size() - 10] ^ 0x01);
-        write_bytes(copy, bad);
+        write_file(copy, bad);
         const Decoded d = decode(copy);
         CHECK(d.status == 1);
         CHECK(d.output.find("\"ok\": false") != std::string::npos);
@@ -372,13 +361,13 @@ TEST_CASE("the decoder reports a corrupted byte, a corrupted length and a trunca
         const std::size_t second = 8 + 4 + std::size_t(std::uint8_t(bytes[0])) + 4;
         std::string bad = bytes;
         bad[second] = static_cast<char>(bad[second] ^ 0x40);
-        write_bytes(copy, bad);
+        write_file(copy, bad);
         const Decoded d = decode(copy);
         CHECK(d.status == 1);
         CHECK(d.output.find("record 1: length CRC mismatch") != std::string::npos);
     }
     SUBCASE("the last byte missing, as after a kill in mid-write") {
-        write_bytes(copy, bytes.substr(0, bytes.size() - 1));
+        write_file(copy, bytes.substr(0, bytes.size() - 1));
         const Decoded d = decode(copy);
         CHECK(d.status == 1);
         CHECK(d.output.find("record 2: truncated data") != std::string::npos);
@@ -389,7 +378,7 @@ TEST_CASE("EventWriter errors name the path and leave the file readable") {
     TempDir dir("tb_errors");
     SUBCASE("a directory that cannot be created") {
         const fs::path file = dir.path / "plain_file";
-        write_bytes(file, "x");
+        write_file(file, "x");
         const fs::path below = file / "run";
         try {
             EventWriter writer(below);

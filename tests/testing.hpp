@@ -1,5 +1,5 @@
-// Helpers shared by the tests: random matrices, the gradient-check assertion and
-// temporary directories.
+// Helpers shared by the tests: random matrices, the gradient-check assertion, temporary
+// directories, whole-file reads and writes, and running a command.
 #pragma once
 
 #include <doctest/doctest.h>
@@ -8,11 +8,17 @@
 
 #include <unistd.h>  // getpid
 
+#include <sys/wait.h>  // WIFEXITED
+
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <set>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 namespace layerwise::testing {
@@ -68,5 +74,34 @@ struct TempDir {
         return names;
     }
 };
+
+/// The whole of a file, as bytes.
+inline std::string read_file(const std::filesystem::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+/// Creates or replaces file with exactly these bytes.
+inline void write_file(const std::filesystem::path& file, std::string_view bytes) {
+    std::ofstream(file, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+/// What a shell command printed (stdout and whatever it redirects there) and its exit
+/// status (-1 if it did not exit normally).
+struct CommandResult {
+    int status = -1;
+    std::string output;
+};
+
+inline CommandResult run_command(const std::string& command) {
+    std::FILE* pipe = ::popen(command.c_str(), "r");
+    REQUIRE_MESSAGE(pipe != nullptr, "cannot run " << command);
+    CommandResult r;
+    char buffer[4096];
+    while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) r.output.append(buffer, n);
+    const int status = ::pclose(pipe);
+    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+}
 
 }  // namespace layerwise::testing
