@@ -26,13 +26,18 @@ public:
         const bool nag = nesterov;
         state_.for_each_trainable(net, [=](T* p, const T* g, std::size_t n, std::array<T*, 1> s) {
             T* v = s[0];
-            for (std::size_t k = 0; k < n; ++k) {
-                if (mu == T(0)) {
-                    p[k] -= lr * g[k];
-                    continue;
+            if (mu == T(0)) {  // the choices are outside the loops, so that each vectorizes
+                for (std::size_t k = 0; k < n; ++k) p[k] -= lr * g[k];
+            } else if (nag) {
+                for (std::size_t k = 0; k < n; ++k) {
+                    v[k] = mu * v[k] - lr * g[k];
+                    p[k] += mu * v[k] - lr * g[k];
                 }
-                v[k] = mu * v[k] - lr * g[k];
-                p[k] += nag ? mu * v[k] - lr * g[k] : v[k];
+            } else {
+                for (std::size_t k = 0; k < n; ++k) {
+                    v[k] = mu * v[k] - lr * g[k];
+                    p[k] += v[k];
+                }
             }
         });
     }
