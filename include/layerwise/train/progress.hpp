@@ -27,7 +27,6 @@ public:
     ProgressLine(std::ostream& out, Verbosity verbosity) : out_(out), verbosity_(verbosity) {}
 
     void begin_epoch(std::size_t epoch, std::size_t epochs, std::size_t steps) {
-        epoch_ = epoch;
         epochs_ = epochs;
         steps_ = steps;
         start_ = last_draw_ = clock::now();
@@ -82,7 +81,7 @@ private:
 
     std::ostream& out_;
     Verbosity verbosity_;
-    std::size_t epoch_ = 0, epochs_ = 0, steps_ = 0;
+    std::size_t epochs_ = 0, steps_ = 0;
     clock::time_point start_{}, last_draw_{};
 };
 
