@@ -1,8 +1,10 @@
 // layerwise/io/atomic_file.hpp — results files that are either complete or absent.
 //
-// Text goes to "<file>.tmp-<pid>" in the same directory, is flushed and closed, and only
-// then renamed over <file> (rename is atomic within a file system). A run killed halfway
-// leaves at most a stray temporary, never a half-written result.
+// A file is written as "<file>.tmp-<pid>" in the same directory, closed, and only then
+// renamed over <file> (rename is atomic within a file system). A run killed halfway
+// leaves at most a stray temporary, never a half-written result. replace_atomically is
+// the mechanism (checkpoints use it with their own writer); write_file_atomically is it
+// for text.
 #pragma once
 
 #include <filesystem>
@@ -10,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <unistd.h>
 
 namespace layerwise::io {
@@ -18,26 +21,38 @@ inline std::filesystem::path temporary_sibling(const std::filesystem::path& file
     return file.string() + ".tmp-" + std::to_string(::getpid());
 }
 
+/// Replaces file as one step: write(tmp) creates the temporary sibling tmp, which is then
+/// renamed over file. If write throws, or the rename fails, the temporary is removed and
+/// file is left as it was; write's exception propagates, and the rename's error is returned
+/// (empty on success) for the caller to report in its own terms.
+template <class Write>
+[[nodiscard]] std::error_code replace_atomically(const std::filesystem::path& file, Write&& write) {
+    const std::filesystem::path tmp = temporary_sibling(file);
+    struct RemoveUnlessRenamed {
+        const std::filesystem::path& path;
+        bool renamed = false;
+        ~RemoveUnlessRenamed() {
+            std::error_code ignored;
+            if (!renamed) std::filesystem::remove(path, ignored);
+        }
+    } guard{tmp};
+    write(tmp);
+    std::error_code ec;
+    std::filesystem::rename(tmp, file, ec);
+    guard.renamed = !ec;
+    return ec;
+}
+
 /// Writes contents to file atomically; throws std::runtime_error naming the file on failure.
 inline void write_file_atomically(const std::filesystem::path& file, std::string_view contents) {
-    const std::filesystem::path tmp = temporary_sibling(file);
-    {
+    const std::error_code ec = replace_atomically(file, [&](const std::filesystem::path& tmp) {
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
         if (!out) throw std::runtime_error(file.string() + ": cannot create " + tmp.string());
         out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
         out.flush();
-        if (!out) {
-            std::error_code ignored;
-            std::filesystem::remove(tmp, ignored);
-            throw std::runtime_error(file.string() + ": write failed");
-        }
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, file, ec);
-    if (ec) {
-        std::filesystem::remove(tmp, ec);
-        throw std::runtime_error(file.string() + ": cannot rename the temporary file into place");
-    }
+        if (!out) throw std::runtime_error(file.string() + ": write failed");
+    });
+    if (ec) throw std::runtime_error(file.string() + ": cannot rename the temporary file into place");
 }
 
 }  // namespace layerwise::io

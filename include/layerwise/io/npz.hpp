@@ -117,16 +117,6 @@ inline void require_same_signature(std::string_view saved, std::string_view ours
     throw CheckpointError(message);
 }
 
-// Removes a temporary file when the save that made it fails.
-struct TempFileGuard {
-    std::filesystem::path path;
-    bool keep = false;
-    ~TempFileGuard() {
-        std::error_code ignored;
-        if (!keep) std::filesystem::remove(path, ignored);
-    }
-};
-
 // Asks the OS to put the file's bytes on disk before it is renamed into place.
 inline void sync_file(const std::filesystem::path& file) {
     const int fd = ::open(file.c_str(), O_RDONLY);
@@ -143,22 +133,21 @@ template <class Net>
 void save_npz(Net& net, const std::filesystem::path& file) {
     using T = typename Net::scalar_type;
     static_assert(!npy_descr<T>.empty(), "layerwise: save_npz saves float and double networks");
-    const std::filesystem::path temp = temporary_sibling(file);
-    detail::TempFileGuard guard{temp};
-    {
-        ZipWriter zip(temp);
-        const std::string text = detail::signature(net);
-        zip.add(std::string(signature_member), encode_npy(reinterpret_cast<const std::uint8_t*>(text.data()), {text.size()}));
-        for_each_parameter(net, [&](const ParameterInfo& p, auto& value, auto&) {
-            zip.add(std::string(p.name) + ".npy", encode_npy(value.data(), detail::shape_of(value)));
-        });
-        zip.commit();
-    }
-    detail::sync_file(temp);
-    std::error_code error;
-    std::filesystem::rename(temp, file, error);
-    if (error) throw CheckpointError(file.string() + ": cannot replace it with " + temp.string() + ": " + error.message());
-    guard.keep = true;
+    const std::error_code error = replace_atomically(file, [&](const std::filesystem::path& temp) {
+        {
+            ZipWriter zip(temp);
+            const std::string text = detail::signature(net);
+            zip.add(std::string(signature_member), encode_npy(reinterpret_cast<const std::uint8_t*>(text.data()), {text.size()}));
+            for_each_parameter(net, [&](const ParameterInfo& p, auto& value, auto&) {
+                zip.add(std::string(p.name) + ".npy", encode_npy(value.data(), detail::shape_of(value)));
+            });
+            zip.commit();
+        }
+        detail::sync_file(temp);
+    });
+    if (error)
+        throw CheckpointError(file.string() + ": cannot replace it with " + temporary_sibling(file).string() + ": " +
+                              error.message());
 }
 
 /// Reads the parameters of net from the .npz file `file`, written by save_npz for a
