@@ -137,19 +137,23 @@ void record_stats(Net& net, std::ostream& out, std::size_t epoch, std::size_t st
     });
 }
 
+// Turns every BatchNorm's moving-statistics update in train mode on or off.
+template <class Net>
+void track_moving_statistics(Net& net, bool on) {
+    for_each_layer(net, [on](auto& layer, const LayerInfo&) {
+        if constexpr (requires { layer.track_moving_statistics; }) layer.track_moving_statistics = on;
+    });
+}
+
 // Forward and backward on the fixed probe batch, BatchNorm in train mode but with its
 // moving statistics left alone, so that probing does not change the model.
 template <class Net>
 void probe(Net& net, const Matrix<float>& x, std::span<const int> y) {
-    for_each_layer(net, [](auto& layer, const LayerInfo&) {
-        if constexpr (requires { layer.track_moving_statistics; }) layer.track_moving_statistics = false;
-    });
+    track_moving_statistics(net, false);
     SoftmaxCrossEntropy<float> loss;
     loss.forward(net.forward(x, Mode::train), y);
     net.backward(loss.backward());
-    for_each_layer(net, [](auto& layer, const LayerInfo&) {
-        if constexpr (requires { layer.track_moving_statistics; }) layer.track_moving_statistics = true;
-    });
+    track_moving_statistics(net, true);
 }
 
 template <class Net>
@@ -254,16 +258,13 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     try {
+        const std::vector<std::size_t> depths = parse_list(o.depths, "depths"), seeds = parse_list(o.seeds, "seeds");
+        for (std::size_t d : depths) seed::check_depth(d, "--depths:");
         std::vector<Run> runs;
         for (const std::string& n : split_names(o.numerics))
             for (const std::string& c : split_names(o.configs))
-                for (std::size_t d : parse_list(o.depths, "depths"))
-                    for (std::size_t s : parse_list(o.seeds, "seeds")) {
-                        if (std::find(std::begin(seed::depths), std::end(seed::depths), d) == std::end(seed::depths))
-                            throw std::invalid_argument("--depths: " + std::to_string(d) +
-                                                        " is not compiled in (available: " + seed::available_depths() + ")");
-                        runs.push_back({seed::parse_config(c), d, s, parse_numerics(n)});
-                    }
+                for (std::size_t d : depths)
+                    for (std::size_t s : seeds) runs.push_back({seed::parse_config(c), d, s, parse_numerics(n)});
         std::size_t shard = 1, shards = 1;
         if (std::sscanf(o.shard.c_str(), "%zu/%zu", &shard, &shards) != 2 || shard < 1 || shard > shards)
             throw std::invalid_argument("--shard: '" + o.shard + "' is not i/n with 1 <= i <= n");
@@ -277,9 +278,7 @@ int main(int argc, char** argv) {
                     runs.size(), mine.size(), shard, shards, mine.size() - todo.size(), todo.size(), out.c_str());
         if (todo.empty()) return 0;
 
-        Study study{o, o.dataset == "mnist" ? data::load_mnist(o.data.empty() ? "data/mnist" : o.data)
-                                            : (o.data.empty() ? data::load_fashion_mnist() : data::load_fashion_mnist(o.data)),
-                    {}, {}, {}};
+        Study study{o, seed::load_dataset(o.dataset, o.data), {}, {}, {}};
         const std::size_t p = std::min(o.probe, study.split.train.size());
         study.probe_x = zeros<float>(p, 784);
         std::copy(study.split.train.images.data(), study.split.train.images.data() + p * 784, study.probe_x.data());

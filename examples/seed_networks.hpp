@@ -3,11 +3,15 @@
 // The network is a type, so a program that takes --config and --depth on its command
 // line compiles every choice in and picks one: with_seed_network(config, depth, f) calls
 // f.template operator()<Net>() with Net = seed::Network<config, depth>. Depths 10, 15, ...,
-// 50 are compiled in; any other is an error that lists them.
+// 50 are compiled in; any other is an error that lists them. load_dataset reads the
+// --dataset / --data pair the programs share.
 #pragma once
 
+#include <layerwise/data/mnist.hpp>
 #include <layerwise/models/seed_mlp.hpp>
 
+#include <algorithm>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -28,14 +32,20 @@ inline Config parse_config(const std::string& name) {
     throw std::invalid_argument("unknown config '" + name + "' (expected bn, plain or skip)");
 }
 
+/// Throws std::invalid_argument "<what> <depth> is not compiled in (available: ...)" unless
+/// depth is one of `depths`.
+inline void check_depth(std::size_t depth, const std::string& what = "depth") {
+    if (std::find(std::begin(depths), std::end(depths), depth) == std::end(depths))
+        throw std::invalid_argument(what + " " + std::to_string(depth) + " is not compiled in (available: " +
+                                    available_depths() + ")");
+}
+
 template <Config C, class F>
 void with_depth(std::size_t depth, F& f) {
-    const bool found = [&]<std::size_t... I>(std::index_sequence<I...>) {
-        return ((depth == depths[I] ? (f.template operator()<Network<C, depths[I]>>(), true) : false) || ...);
+    check_depth(depth);
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        ((depth == depths[I] ? (f.template operator()<Network<C, depths[I]>>(), true) : false) || ...);
     }(std::make_index_sequence<std::size(depths)>{});
-    if (!found)
-        throw std::invalid_argument("depth " + std::to_string(depth) + " is not compiled in (available: " +
-                                    available_depths() + ")");
 }
 
 template <class F>
@@ -45,6 +55,13 @@ void with_seed_network(Config config, std::size_t depth, F&& f) {
         case Config::plain: return with_depth<Config::plain>(depth, f);
         case Config::skip: return with_depth<Config::skip>(depth, f);
     }
+}
+
+/// The dataset named by --dataset ("mnist" or "fashion") from the folder --data, or from
+/// the default folder when dir is empty (data/mnist; Debian's Fashion-MNIST).
+inline data::Split load_dataset(const std::string& name, const std::string& dir) {
+    if (name == "mnist") return data::load_mnist(dir.empty() ? "data/mnist" : dir);
+    return dir.empty() ? data::load_fashion_mnist() : data::load_fashion_mnist(dir);
 }
 
 }  // namespace layerwise::seed

@@ -86,9 +86,7 @@ int main(int argc, char** argv) {
         const fs::path out = o.out.empty() ? fs::path("runs") / (o.config + "-d" + std::to_string(o.depth) + "-s" +
                                                                  std::to_string(o.seed))
                                            : fs::path(o.out);
-        const data::Split split = o.dataset == "mnist"
-                                      ? data::load_mnist(o.data.empty() ? "data/mnist" : o.data)
-                                      : (o.data.empty() ? data::load_fashion_mnist() : data::load_fashion_mnist(o.data));
+        const data::Split split = seed::load_dataset(o.dataset, o.data);
         fs::create_directories(out);
 
         seed::with_seed_network(config, o.depth, [&]<class Net>() {
