@@ -5,6 +5,7 @@
 
 #include <layerwise/blas_runtime.hpp>
 #include <layerwise/layerwise.hpp>
+#include <layerwise/models/seed_mlp.hpp>
 
 #include <memory>
 #include <random>
@@ -45,7 +46,7 @@ void loss(benchmark::State& state) {
 
 template <class Optimizer>
 void optimizer_step(benchmark::State& state) {
-    auto net = std::make_unique<Sequential<Dense<784, 128>, Repeat<23, Dense<128, 128>, BatchNorm<128>>, Dense<128, 10>>>();
+    auto net = std::make_unique<seed::BnMlp<25>>();
     init(*net, 1);
     Optimizer opt;
     for (auto _ : state) opt.step(*net);
