@@ -10,8 +10,8 @@ Needs matplotlib and numpy (Debian: python3-matplotlib, python3-numpy).
 """
 import argparse
 import csv
+import functools
 import json
-import math
 import os
 import sys
 from collections import defaultdict
@@ -109,9 +109,14 @@ def figure_accuracy_vs_depth(runs, numerics_list, out):
     return save(fig, out, "accuracy_vs_depth")
 
 
+def first_seed_runs(runs, numerics):
+    """The runs under `numerics` with the lowest seed of the study: what the figures show."""
+    seed = min(r["meta"]["seed"] for r in runs)
+    return [r for r in runs if r["meta"]["numerics"] == numerics and r["meta"]["seed"] == seed]
+
+
 def figure_curves_grid(runs, numerics, out):
-    by = {(r["meta"]["config"], r["meta"]["depth"]): r for r in runs
-          if r["meta"]["numerics"] == numerics and r["meta"]["seed"] == min(x["meta"]["seed"] for x in runs)}
+    by = {(r["meta"]["config"], r["meta"]["depth"]): r for r in first_seed_runs(runs, numerics)}
     depths = sorted({d for (_, d) in by})
     configs = [c for c in CONFIGS if any(k[0] == c for k in by)]
     fig, axes = plt.subplots(len(configs), len(depths), figsize=(2.3 * len(depths), 1.9 * len(configs)),
@@ -136,7 +141,12 @@ def figure_curves_grid(runs, numerics, out):
 
 
 def read_gradients(run):
-    return read_csv(os.path.join(run["dir"], "gradients.csv"))
+    return _read_gradients(run["dir"])
+
+
+@functools.lru_cache(maxsize=None)  # two figures and the propagation table read the same runs
+def _read_gradients(folder):
+    return read_csv(os.path.join(folder, "gradients.csv"))
 
 
 def kernel_norms(rows, epoch):
@@ -151,8 +161,7 @@ def kernel_norms(rows, epoch):
 
 
 def figure_gradient_norms(runs, numerics, out):
-    seed = min(r["meta"]["seed"] for r in runs)
-    sel = [r for r in runs if r["meta"]["numerics"] == numerics and r["meta"]["seed"] == seed]
+    sel = first_seed_runs(runs, numerics)
     all_depths = sorted({r["meta"]["depth"] for r in sel})
     show = sorted({all_depths[0], all_depths[len(all_depths) // 2], all_depths[-1]})
     configs = [c for c in CONFIGS if any(r["meta"]["config"] == c for r in sel)]
@@ -183,8 +192,7 @@ def figure_gradient_norms(runs, numerics, out):
 
 
 def figure_histograms(runs, numerics, out):
-    seed = min(r["meta"]["seed"] for r in runs)
-    sel = [r for r in runs if r["meta"]["numerics"] == numerics and r["meta"]["seed"] == seed]
+    sel = first_seed_runs(runs, numerics)
     configs = [c for c in CONFIGS if any(r["meta"]["config"] == c for r in sel)]
     fig, axes = plt.subplots(len(configs), 2, figsize=(11, 3.6 * len(configs)), squeeze=False, layout="constrained")
     for i, c in enumerate(configs):
@@ -210,10 +218,8 @@ def figure_histograms(runs, numerics, out):
 def propagation_rates(runs, numerics):
     """Per run: slope of log10 l2 against leaf-layer index at initialisation, for activations and errors."""
     table = defaultdict(dict)
-    for r in runs:
+    for r in first_seed_runs(runs, numerics):
         m = r["meta"]
-        if m["numerics"] != numerics or m["seed"] != min(x["meta"]["seed"] for x in runs):
-            continue
         rows = [x for x in read_gradients(r) if x["source"] == "probe" and int(x["epoch"]) == 0]
         rates = {}
         for kind in ("activation", "input_gradient"):
@@ -246,8 +252,9 @@ def main():
              f"{len(runs)} runs: configs {', '.join(c for c in CONFIGS if any(r['meta']['config'] == c for r in runs))}; "
              f"seeds {seeds}; epochs {epochs}; numerics {numerics_list}; "
              f"dataset {runs[0]['meta']['dataset']}. RMSprop (lr 1e-3), batch {runs[0]['meta']['batch']}.", ""]
+    groups = {n: grouped(runs, n) for n in numerics_list}  # config -> depth -> final accuracies
     for numerics in numerics_list:
-        g = grouped(runs, numerics)
+        g = groups[numerics]
         depths = sorted({d for c in g for d in g[c]})
         lines += [f"## Final validation accuracy ({numerics}; mean ± std over seeds)", "",
                   "| config | " + " | ".join(f"d{d}" for d in depths) + " |",
@@ -267,7 +274,7 @@ def main():
         lines.append(f"| {c} | " + " | ".join(f"~{SEED_FIGURE[c][d]:.2f}" for d in sorted(SEED_FIGURE[c])) + " |")
     lines += ["", "## What the numbers show", ""]
     for numerics in numerics_list:
-        g = grouped(runs, numerics)
+        g = groups[numerics]
         for c in CONFIGS:
             if c not in g:
                 continue
@@ -289,7 +296,7 @@ def main():
         for c in CONFIGS:
             cells = []
             for n in numerics_list:
-                g = grouped(runs, n).get(c, {})
+                g = groups[n].get(c, {})
                 depths = sorted(g)
                 first = lambda limit: next((str(d) for d in depths if np.mean(g[d]) < limit), "none")  # noqa: E731
                 cells += [first(0.2), first(0.9)]
