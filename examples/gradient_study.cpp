@@ -5,13 +5,17 @@
 //   gradient_study --epochs 3 --out study                  (3 configs x depths 10..40, seed 1)
 //   gradient_study --epochs 20 --seeds 1,2,3 --jobs 2      (the full study)
 //   gradient_study --shard 2/8 ...                         (one slice of the grid, for a job array)
+//   gradient_study --depths 25:40:5 --seeds 1:3 --rmsprop-epsilon inside,outside --bn-debias off,on
+//                                                          (one axis per suspected cause of the seed's collapse)
 // Then: scripts/study_report.py study   (figures and REPORT.md; several folders merge).
 //
-// Every run writes OUT/<config>-d<depth>-s<seed>[-keras2.1]/: history.csv, keras_history.csv,
-// gradients.csv, run.json and a TensorBoard event file. A run is built in OUT/.incomplete/
+// Every run writes OUT/<config>-d<depth>-s<seed>[-<setting>]/ (seed_settings.hpp names the
+// setting): history.csv, keras_history.csv, gradients.csv, bn_stats.csv (BatchNorm configs),
+// run.json and a TensorBoard event file. A run is built in OUT/.incomplete/
 // and renamed into place when complete, so a rerun skips finished runs and redoes a
 // killed one from scratch.
 #include "seed_networks.hpp"
+#include "seed_settings.hpp"
 
 #include <layerwise/blas_runtime.hpp>
 #include <layerwise/data/mnist.hpp>
@@ -45,7 +49,8 @@ struct Options {
     std::string depths = "10:40:5";
     std::string seeds = "1";
     std::string numerics = "tf2";
-    std::size_t epochs = 20, batch = 128, jobs = 1, grad_every = 0, probe = 1024;
+    std::string rmsprop_epsilon, bn_debias, bn_momentum, init;  // lists; empty: as the preset / Keras' default
+    std::size_t epochs = 20, batch = 128, jobs = 1, grad_every = 0, probe = 1024, train_inference = 10000;
     std::string dataset = "mnist", data, out = "study", shard = "1/1";
 };
 
@@ -53,10 +58,11 @@ struct Run {
     seed::Config config;
     std::size_t depth;
     std::uint64_t seed;
-    Numerics numerics;
+    seed::Settings settings;
     std::string name() const {
+        const std::string label = settings.label();
         return std::string(seed::config_names[int(config)]) + "-d" + std::to_string(depth) + "-s" + std::to_string(seed) +
-               (numerics == Numerics::tf2 ? "" : "-keras2.1");
+               (label == "tf2" ? "" : "-" + label);
     }
 };
 
@@ -88,6 +94,21 @@ std::vector<std::string> split_names(const std::string& s) {
     std::vector<std::string> out;
     std::istringstream in(s);
     for (std::string item; std::getline(in, item, ',');) out.push_back(item);
+    if (out.empty()) out.push_back("");  // not given: one value, the default
+    return out;
+}
+
+// The settings axis: every combination of the listed values, each distinct setting once, in order.
+std::vector<seed::Settings> settings_grid(const Options& o) {
+    std::vector<seed::Settings> out;
+    for (const std::string& n : split_names(o.numerics))
+        for (const std::string& e : split_names(o.rmsprop_epsilon))
+            for (const std::string& d : split_names(o.bn_debias))
+                for (const std::string& m : split_names(o.bn_momentum))
+                    for (const std::string& i : split_names(o.init)) {
+                        const seed::Settings s = seed::make_settings(n, e, d, m, i);
+                        if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+                    }
     return out;
 }
 
@@ -137,6 +158,45 @@ void record_stats(Net& net, std::ostream& out, std::size_t epoch, std::size_t st
     });
 }
 
+// Per BatchNorm layer, how far its moving statistics (what inference normalises with) are
+// from the statistics of the probe batch (what train mode normalises with), over its N features:
+//   mean_shift_j    = |moving_mean_j - mu_j| / sqrt(var_j + eps)      (in units of the batch std)
+//   log_var_ratio_j = log((moving_var_j + eps) / (var_j + eps))       (0: the same scale)
+// summarised as the median and the largest magnitude. Call right after probe(): a train-mode
+// forward is what leaves the probe batch's mu and var in the layer.
+std::string bn_stats_header() {
+    return "epoch,layer_index,layer,mean_shift_median,mean_shift_max,log_var_ratio_median,log_var_ratio_max_abs\n";
+}
+
+template <class Net>
+void record_bn_stats(Net& net, std::ostream& out, std::size_t epoch) {
+    for_each_layer(net, [&](auto& layer, const LayerInfo& li) {
+        if constexpr (requires { layer.batch_variance(); }) {
+            constexpr std::size_t N = std::remove_cvref_t<decltype(layer)>::out_features;
+            const double eps = double(layer.epsilon);
+            std::array<double, N> shift, ratio;
+            for (std::size_t j = 0; j < N; ++j) {
+                const double var = double(layer.batch_variance()[j]) + eps;
+                shift[j] = std::abs(double(layer.moving_mean(j)) - double(layer.batch_mean()[j])) / std::sqrt(var);
+                ratio[j] = std::log((double(layer.moving_variance(j)) + eps) / var);
+            }
+            auto median = [](std::array<double, N> v) {
+                std::sort(v.begin(), v.end());
+                return N % 2 ? v[N / 2] : 0.5 * (v[N / 2 - 1] + v[N / 2]);
+            };
+            double max_shift = 0, max_ratio = 0;
+            for (std::size_t j = 0; j < N; ++j) {
+                max_shift = std::max(max_shift, shift[j]);
+                max_ratio = std::max(max_ratio, std::abs(ratio[j]));
+            }
+            char buf[256];
+            std::snprintf(buf, sizeof buf, "%zu,%zu,%.*s,%.9g,%.9g,%.9g,%.9g\n", epoch, li.index, int(li.name.size()),
+                          li.name.data(), median(shift), max_shift, median(ratio), max_ratio);
+            out << buf;
+        }
+    });
+}
+
 // Turns every BatchNorm's moving-statistics update in train mode on or off.
 template <class Net>
 void track_moving_statistics(Net& net, bool on) {
@@ -147,13 +207,29 @@ void track_moving_statistics(Net& net, bool on) {
 
 // Forward and backward on the fixed probe batch, BatchNorm in train mode but with its
 // moving statistics left alone, so that probing does not change the model.
+// Returns the probe batch's loss and accuracy in train mode.
 template <class Net>
-void probe(Net& net, const Matrix<float>& x, std::span<const int> y) {
+Evaluation probe(Net& net, const Matrix<float>& x, std::span<const int> y) {
     track_moving_statistics(net, false);
     SoftmaxCrossEntropy<float> loss;
-    loss.forward(net.forward(x, Mode::train), y);
+    const double value = loss.forward(net.forward(x, Mode::train), y);
     net.backward(loss.backward());
     track_moving_statistics(net, true);
+    return {value, double(loss.correct()) / double(y.size())};
+}
+
+// probe.csv: the probe batch's loss and accuracy with the same weights in both modes, so the
+// gap between them is BatchNorm's batch-vs-moving statistics and nothing else. Call after
+// the statistics of the train-mode probe are recorded (an inference forward overwrites them).
+template <class Net>
+void record_probe_modes(Net& net, const Evaluation& train_mode, const Matrix<float>& x, std::span<const int> y,
+                        std::ostream& out, std::size_t epoch) {
+    SoftmaxCrossEntropy<float> loss;
+    const double value = loss.forward(net.forward(x, Mode::inference), y);
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "%zu,%.9g,%.9g,%.9g,%.9g\n", epoch, train_mode.loss, train_mode.accuracy, value,
+                  double(loss.correct()) / double(y.size()));
+    out << buf;
 }
 
 template <class Net>
@@ -163,6 +239,10 @@ void tensorboard_epoch(diagnostics::EventWriter& tb, Net& net, const EpochRecord
     tb.add_scalar("accuracy", step, r.accuracy);
     tb.add_scalar("val_loss", step, r.val_loss);
     tb.add_scalar("val_accuracy", step, r.val_accuracy);
+    if (!std::isnan(r.train_accuracy_inference)) {
+        tb.add_scalar("train_loss_inference", step, r.train_loss_inference);
+        tb.add_scalar("train_accuracy_inference", step, r.train_accuracy_inference);
+    }
     for_each_parameter(net, [&](const ParameterInfo& p, auto&, auto& grad) {
         if (p.trainable) tb.add_histogram(std::string(p.name) + "_0_grad", step, span_of<float>(grad));
     });
@@ -190,32 +270,40 @@ struct Study {
     template <class Net>
     void train(const Run& run, const fs::path& dir) {
         auto net = std::make_unique<Net>();
-        init(*net, run.seed);
-        set_numerics(*net, run.numerics);
+        init(*net, run.seed, run.settings.init);
+        run.settings.apply(*net);
         RMSprop<float> optimizer;
-        optimizer.numerics = run.numerics;
+        run.settings.apply(optimizer);
         diagnostics::EventWriter tb(dir);
-        std::ostringstream grads;
+        std::ostringstream grads, bn_stats, modes;
         grads << stats_header();
-        probe(*net, probe_x, probe_y);
+        bn_stats << bn_stats_header();
+        modes << "epoch,loss_train_mode,accuracy_train_mode,loss_inference,accuracy_inference\n";
+        const Evaluation at_init = probe(*net, probe_x, probe_y);
+        record_bn_stats(*net, bn_stats, 0);
         record_stats(*net, grads, 0, 0, "probe");  // at initialisation: signal propagation before training
+        record_probe_modes(*net, at_init, probe_x, probe_y, modes, 0);
 
         FitOptions fo;
         fo.epochs = o.epochs;
         fo.batch_size = o.batch;
         fo.seed = run.seed;
         fo.verbosity = Verbosity::quiet;
+        fo.inference_train_samples = std::min(o.train_inference, split.train.size());
         fo.input_gradient = o.grad_every > 0;  // the live statistics include the first layer's dx
         fo.on_step = [&](std::size_t epoch, std::size_t step, std::size_t global) {
             if (o.grad_every && global % o.grad_every == 0) record_stats(*net, grads, epoch, step, "live");
         };
         fo.on_epoch_end = [&](const EpochRecord& r) {
-            probe(*net, probe_x, probe_y);
+            const Evaluation train_mode = probe(*net, probe_x, probe_y);
+            record_bn_stats(*net, bn_stats, r.epoch);
             record_stats(*net, grads, r.epoch, 0, "probe");
+            record_probe_modes(*net, train_mode, probe_x, probe_y, modes, r.epoch);
             tensorboard_epoch(tb, *net, r);
             std::lock_guard lock(print);
-            std::printf("  %-22s epoch %zu/%zu  loss %.4f  accuracy %.4f  val_accuracy %.4f  (%.1f s)\n",
-                        run.name().c_str(), r.epoch, o.epochs, r.loss, r.accuracy, r.val_accuracy, r.seconds);
+            std::printf("  %-28s epoch %zu/%zu  loss %.4f  accuracy %.4f  train_inference %.4f  val_accuracy %.4f  (%.1f s)\n",
+                        run.name().c_str(), r.epoch, o.epochs, r.loss, r.accuracy, r.train_accuracy_inference,
+                        r.val_accuracy, r.seconds);
             std::fflush(stdout);
         };
         const History h = fit(*net, optimizer, {split.train.images, split.train.labels},
@@ -223,10 +311,16 @@ struct Study {
         io::write_file_atomically(dir / "history.csv", h.csv());
         io::write_file_atomically(dir / "keras_history.csv", keras_history_csv(h));
         io::write_file_atomically(dir / "gradients.csv", grads.str());
+        io::write_file_atomically(dir / "probe.csv", modes.str());
+        if (bn_stats.str() != bn_stats_header()) io::write_file_atomically(dir / "bn_stats.csv", bn_stats.str());
+        const seed::Settings& st = run.settings;
         std::ostringstream meta;
         meta << "{\"config\": \"" << seed::config_names[int(run.config)] << "\", \"depth\": " << run.depth
-             << ", \"seed\": " << run.seed << ", \"numerics\": \"" << to_string(run.numerics)
-             << "\", \"epochs\": " << o.epochs << ", \"batch\": " << o.batch << ", \"dataset\": \"" << o.dataset
+             << ", \"seed\": " << run.seed << ", \"setting\": \"" << st.label() << "\", \"numerics\": \""
+             << st.preset() << "\", \"rmsprop_epsilon\": \"" << to_string(st.numerics.rmsprop_epsilon)
+             << "\", \"bn_debias\": " << (st.numerics.bn_debias ? "true" : "false")
+             << ", \"bn_momentum\": " << st.bn_momentum << ", \"init\": \"" << to_string(st.init)
+             << "\", \"train_inference\": " << fo.inference_train_samples << ", \"epochs\": " << o.epochs << ", \"batch\": " << o.batch << ", \"dataset\": \"" << o.dataset
              << "\", \"parameters\": " << Net::parameter_count << ", \"diverged\": "
              << (h.divergence ? "{\"epoch\": " + std::to_string(h.divergence->epoch) +
                                     ", \"step\": " + std::to_string(h.divergence->step) + "}"
@@ -243,7 +337,13 @@ int main(int argc, char** argv) {
     app.add_option("--configs", o.configs, "comma-separated: bn, plain, skip");
     app.add_option("--depths", o.depths, "first:last:step or a list (compiled in: " + seed::available_depths() + ")");
     app.add_option("--seeds", o.seeds, "a list (1,2,3) or a range (1:5)");
-    app.add_option("--numerics", o.numerics, "tf2, keras2.1 or both (tf2,keras2.1): a study axis");
+    app.add_option("--numerics", o.numerics, "tf2, keras2.1 or both (tf2,keras2.1): a study axis of presets");
+    app.add_option("--rmsprop-epsilon", o.rmsprop_epsilon, "inside, outside or both: overrides the preset's part");
+    app.add_option("--bn-debias", o.bn_debias, "on, off or both (on,off): overrides the preset's part");
+    app.add_option("--bn-momentum", o.bn_momentum, "BatchNorm momentum values, e.g. 0.99,0.9 (default 0.99)");
+    app.add_option("--init", o.init, "kernel initialisers: glorot_uniform (default), he_uniform, he_normal");
+    app.add_option("--train-inference", o.train_inference,
+                   "after each epoch, evaluate this many training images in inference mode (0: off)");
     app.add_option("--epochs", o.epochs, "epochs per run")->check(CLI::PositiveNumber);
     app.add_option("--batch", o.batch, "mini-batch size")->check(CLI::PositiveNumber);
     app.add_option("--grad-every", o.grad_every, "also record statistics of the live batch every K steps (0: off)");
@@ -261,10 +361,18 @@ int main(int argc, char** argv) {
         const std::vector<std::size_t> depths = parse_list(o.depths, "depths"), seeds = parse_list(o.seeds, "seeds");
         for (std::size_t d : depths) seed::check_depth(d, "--depths:");
         std::vector<Run> runs;
-        for (const std::string& n : split_names(o.numerics))
+        for (const seed::Settings& st : settings_grid(o))
             for (const std::string& c : split_names(o.configs))
                 for (std::size_t d : depths)
-                    for (std::size_t s : seeds) runs.push_back({seed::parse_config(c), d, s, parse_numerics(n)});
+                    for (std::size_t s : seeds) {
+                        Run run{seed::parse_config(c), d, s, st};
+                        if (run.config == seed::Config::plain) {  // no BatchNorm: its settings do not apply
+                            run.settings.numerics.bn_debias = false;
+                            run.settings.bn_momentum = 0.99;
+                        }
+                        if (std::none_of(runs.begin(), runs.end(), [&](const Run& r) { return r.name() == run.name(); }))
+                            runs.push_back(run);
+                    }
         std::size_t shard = 1, shards = 1;
         if (std::sscanf(o.shard.c_str(), "%zu/%zu", &shard, &shards) != 2 || shard < 1 || shard > shards)
             throw std::invalid_argument("--shard: '" + o.shard + "' is not i/n with 1 <= i <= n");

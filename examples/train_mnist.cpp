@@ -3,7 +3,9 @@
 //
 //   train_mnist --config bn --depth 10 --epochs 5
 //   train_mnist --config plain --depth 40 --numerics keras2.1 --out runs/plain40
+//   train_mnist --config bn --depth 35 --bn-debias on --bn-momentum 0.9 --init he_uniform
 #include "seed_networks.hpp"
+#include "seed_settings.hpp"
 
 #include <layerwise/blas_runtime.hpp>
 #include <layerwise/data/mnist.hpp>
@@ -37,16 +39,17 @@ struct Options {
     std::string data;
     std::string out;
     std::string numerics = "tf2";
+    std::string rmsprop_epsilon, bn_debias, bn_momentum, init;  // empty: as the preset / Keras' default
+    std::size_t train_inference = 10000;
     bool quiet = false;
     std::size_t threads = 1;
 };
 
 using AnyOptimizer = std::variant<RMSprop<float>, Adam<float>, SGD<float>>;
 
-AnyOptimizer make_optimizer(const Options& o, Numerics numerics) {
+AnyOptimizer make_optimizer(const Options& o) {
     if (o.optimizer == "rmsprop") {
         RMSprop<float> opt;
-        opt.numerics = numerics;
         if (o.lr > 0) opt.learning_rate = float(o.lr);
         return opt;
     }
@@ -73,6 +76,15 @@ int main(int argc, char** argv) {
     app.add_option("--out", o.out, "output folder (default: runs/<config>-d<depth>-s<seed>)");
     app.add_option("--numerics", o.numerics, "tf2 (the seed's TF2 Keras) or keras2.1 (Keras 2.1.5)")
         ->check(CLI::IsMember({"tf2", "keras2.1"}));
+    app.add_option("--rmsprop-epsilon", o.rmsprop_epsilon, "inside or outside RMSprop's root (default: as --numerics)")
+        ->check(CLI::IsMember({"inside", "outside"}));
+    app.add_option("--bn-debias", o.bn_debias, "on or off: zero-debiased BatchNorm averages (default: as --numerics)")
+        ->check(CLI::IsMember({"on", "off"}));
+    app.add_option("--bn-momentum", o.bn_momentum, "BatchNorm's moving-average momentum in [0, 1) (default 0.99)");
+    app.add_option("--init", o.init, "kernel initialiser: glorot_uniform (Keras' default), he_uniform or he_normal")
+        ->check(CLI::IsMember({"glorot_uniform", "he_uniform", "he_normal"}));
+    app.add_option("--train-inference", o.train_inference,
+                   "after each epoch, evaluate this many training images in inference mode (0: off)");
     app.add_flag("--quiet", o.quiet, "print nothing while training");
     app.add_option("--threads", o.threads, "threads (results are deterministic for a given count)")
         ->check(CLI::Range(std::size_t{1}, max_threads));
@@ -82,7 +94,9 @@ int main(int argc, char** argv) {
     set_threads(o.threads);
     try {
         const seed::Config config = seed::parse_config(o.config);
-        const Numerics numerics = parse_numerics(o.numerics);
+        const seed::Settings settings = seed::make_settings(o.numerics, o.rmsprop_epsilon, o.bn_debias, o.bn_momentum, o.init);
+        if (!o.rmsprop_epsilon.empty() && o.optimizer != "rmsprop")
+            throw std::invalid_argument("--rmsprop-epsilon applies to --optimizer rmsprop only, not " + o.optimizer);
         const fs::path out = o.out.empty() ? fs::path("runs") / (o.config + "-d" + std::to_string(o.depth) + "-s" +
                                                                  std::to_string(o.seed))
                                            : fs::path(o.out);
@@ -91,20 +105,22 @@ int main(int argc, char** argv) {
 
         seed::with_seed_network(config, o.depth, [&]<class Net>() {
             auto net = std::make_unique<Net>();  // parameters and workspaces: megabytes, so on the heap
-            init(*net, o.seed);
-            set_numerics(*net, numerics);
+            init(*net, o.seed, settings.init);
             if (!o.quiet) summary(*net, std::cout, o.config + "_" + std::to_string(o.depth));
             FitOptions fo;
             fo.epochs = o.epochs;
             fo.batch_size = o.batch;
             fo.seed = o.seed;
+            fo.inference_train_samples = std::min(o.train_inference, split.train.size());
             if (o.quiet) fo.verbosity = Verbosity::quiet;
             History history;
             fo.on_epoch_end = [&](const EpochRecord& r) {  // keep a complete history.csv after every epoch
                 history.epochs.push_back(r);
                 history.write_csv(out / "history.csv");
             };
-            AnyOptimizer optimizer = make_optimizer(o, numerics);
+            AnyOptimizer optimizer = make_optimizer(o);
+            settings.apply(*net);
+            if (auto* rms = std::get_if<RMSprop<float>>(&optimizer)) settings.apply(*rms);
             const History result = std::visit(
                 [&](auto& opt) {
                     return fit(*net, opt, {split.train.images, split.train.labels},

@@ -50,6 +50,18 @@ TEST_CASE("BatchNorm moving statistics after k steps match a hand computation") 
     }
 }
 
+TEST_CASE("BatchNorm's momentum is a setting: moving = m moving + (1 - m) batch") {
+    BatchNorm<2, double> bn;
+    bn.momentum = 0.9;
+    const Matrix<double> x = random_matrix(8, 2, 7, -2, 4);
+    bn.forward(x, Mode::train);
+    for (std::size_t j = 0; j < 2; ++j) {
+        const auto [mean, var] = column_stats(x, j);
+        CHECK(bn.moving_mean(j) == doctest::Approx(0.1 * mean).epsilon(1e-12));
+        CHECK(bn.moving_variance(j) == doctest::Approx(0.9 + 0.1 * var).epsilon(1e-12));
+    }
+}
+
 TEST_CASE("BatchNorm zero-debiased averages (Keras 2.1.5) equal the batch after one step") {
     BatchNorm<2, double> bn;
     bn.zero_debias = true;

@@ -158,8 +158,12 @@ TEST_CASE("history.csv is written atomically with the documented columns") {
     std::string header, row;
     std::getline(in, header);
     std::getline(in, row);
-    CHECK(header == "epoch,loss,accuracy,val_loss,val_accuracy,seconds,status");
-    CHECK(row == "1,0.5,0.8,0.4,0.85,1.250,ok");
+    CHECK(header == "epoch,loss,accuracy,val_loss,val_accuracy,seconds,status,train_loss_inference,"
+                    "train_accuracy_inference");
+    CHECK(row == "1,0.5,0.8,0.4,0.85,1.250,ok,,");  // the inference-mode columns: not measured
+    h.epochs[0].train_loss_inference = 0.25;
+    h.epochs[0].train_accuracy_inference = 0.875;
+    CHECK(h.csv().find("\n1,0.5,0.8,0.4,0.85,1.250,ok,0.25,0.875\n") != std::string::npos);
     std::size_t files = 0;
     for (auto& e : std::filesystem::directory_iterator(dir.path)) files += e.is_regular_file();
     CHECK(files == 1);  // no temporary left behind
@@ -185,4 +189,29 @@ TEST_CASE("with two threads, the same seed still gives a bit-identical history")
         CHECK(a.epochs[e].val_loss == b.epochs[e].val_loss);
         CHECK(a.epochs[e].val_accuracy == doctest::Approx(c.epochs[e].val_accuracy).epsilon(0.05));
     }
+}
+
+TEST_CASE("inference_train_samples evaluates the first N training samples in inference mode after each epoch") {
+    const Blobs train(300, 31), val(50, 32);
+    Sequential<Dense<6, 16>, BatchNorm<16>, ReLU, Dense<16, 3>> net;
+    init(net, 2);
+    RMSprop<float> opt;
+    FitOptions o = quiet(2, 32, 3);
+    o.inference_train_samples = 100;
+    std::vector<Evaluation> seen;
+    o.on_epoch_end = [&](const EpochRecord&) { seen.push_back(evaluate(net, train.samples(), 32, 100)); };
+    const History h = fit(net, opt, train.samples(), val.samples(), o);
+    REQUIRE(seen.size() == 2);
+    for (std::size_t e = 0; e < 2; ++e) {
+        CHECK(h.epochs[e].train_loss_inference == seen[e].loss);
+        CHECK(h.epochs[e].train_accuracy_inference == seen[e].accuracy);
+        CHECK(h.epochs[e].train_accuracy_inference * 100 == doctest::Approx(std::round(h.epochs[e].train_accuracy_inference * 100)));
+    }
+    const History off = [&] {
+        Sequential<Dense<6, 16>, BatchNorm<16>, ReLU, Dense<16, 3>> n2;
+        init(n2, 2);
+        RMSprop<float> o2;
+        return fit(n2, o2, train.samples(), val.samples(), quiet(1, 32, 3));
+    }();
+    CHECK(std::isnan(off.epochs[0].train_accuracy_inference));
 }

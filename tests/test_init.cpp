@@ -47,3 +47,47 @@ TEST_CASE("float and double networks get the same initial values from the same s
     for (std::size_t k = 0; k < f.layer<0>().W.size(); ++k)
         CHECK(f.layer<0>().W.data()[k] == static_cast<float>(d.layer<0>().W.data()[k]));
 }
+
+namespace {
+// Mean, variance and largest magnitude of a kernel's weights.
+struct Moments {
+    double mean = 0, variance = 0, max_abs = 0;
+};
+template <class K>
+Moments moments(const K& k) {
+    Moments m;
+    for (auto w : k) {
+        m.mean += double(w);
+        m.variance += double(w) * double(w);
+        m.max_abs = std::max(m.max_abs, std::abs(double(w)));
+    }
+    m.mean /= double(k.size());
+    m.variance = m.variance / double(k.size()) - m.mean * m.mean;
+    return m;
+}
+}  // namespace
+
+TEST_CASE("He initialisers have variance 2 / fan_in (uniform within sqrt(6 / fan_in), normal truncated at 2 sigma)") {
+    using Wide = Sequential<Dense<400, 300>>;
+    Wide u, n;
+    init(u, 5, KernelInit::he_uniform);
+    init(n, 5, KernelInit::he_normal);
+    const Moments mu = moments(u.layer<0>().W), mn = moments(n.layer<0>().W);
+    CHECK(mu.max_abs <= std::sqrt(6.0 / 400));
+    CHECK(mu.max_abs > 0.99 * std::sqrt(6.0 / 400));
+    CHECK(mu.variance == doctest::Approx(2.0 / 400).epsilon(0.02));
+    CHECK(mn.variance == doctest::Approx(2.0 / 400).epsilon(0.02));
+    const double sigma = std::sqrt(2.0 / 400) / 0.87962566103423978;
+    CHECK(mn.max_abs <= 2 * sigma * (1 + 1e-6));
+    CHECK(mn.max_abs > 1.95 * sigma);
+    CHECK(std::abs(mn.mean) < 1e-3);
+    CHECK(u.layer<0>().W != n.layer<0>().W);
+}
+
+TEST_CASE("initialisers are named as Keras names them, and an unknown name is refused") {
+    CHECK(parse_kernel_init("he_normal") == KernelInit::he_normal);
+    CHECK(to_string(KernelInit::glorot_uniform) == "glorot_uniform");
+    CHECK_THROWS_WITH_AS(parse_kernel_init("xavier"),
+                         "layerwise: unknown initialiser 'xavier' (expected glorot_uniform, he_uniform or he_normal)",
+                         std::invalid_argument);
+}

@@ -42,7 +42,7 @@ TEST_CASE("RMSprop tf2: a = 0.9 a + 0.1 g^2, p -= lr g / sqrt(a + eps)") {
 TEST_CASE("RMSprop keras2.1 puts epsilon outside the root: a vanishing gradient becomes a full step") {
     Scalar tf2, old;
     RMSprop<double> a, b;
-    b.numerics = Numerics::keras2_1;
+    b.epsilon_placement = RMSpropEpsilon::outside;
     tf2.grads(1e-8, 0);
     old.grads(1e-8, 0);
     a.step(tf2.layer);
@@ -104,6 +104,64 @@ TEST_CASE("optimizers never touch BatchNorm's moving statistics") {
     for (double v : net.layer<1>().moving_mean) CHECK(v == 5.0);
     for (double v : net.layer<1>().moving_variance) CHECK(v == 7.0);
     CHECK(net.layer<1>().gamma(0) != 1.0);  // while gamma did move
+}
+
+TEST_CASE("a numerics preset gives the same bits as its parts set one by one") {
+    using Net = Sequential<Dense<8, 16>, BatchNorm<16>, ReLU, Dense<16, 16>, BatchNorm<16>, ReLU, Dense<16, 4>>;
+    const Matrix<float> x = layerwise::testing::random_matrix<float>(32, 8, 11);
+    const std::vector<int> y = [] {
+        std::vector<int> v(32);
+        for (std::size_t i = 0; i < v.size(); ++i) v[i] = int(i % 4);
+        return v;
+    }();
+    // Five RMSprop steps; returns every parameter (moving statistics included) as one vector.
+    auto train = [&](auto configure) {
+        Net net;
+        init(net, 9);
+        RMSprop<float> opt;
+        configure(net, opt);
+        SoftmaxCrossEntropy<float> loss;
+        for (int step = 0; step < 5; ++step) {
+            loss.forward(net.forward(x, Mode::train), y);
+            net.backward(loss.backward());
+            opt.step(net);
+        }
+        std::vector<float> all;
+        for_each_parameter(net, [&](const ParameterInfo&, auto& value, auto&) { all.insert(all.end(), value.begin(), value.end()); });
+        return all;
+    };
+    for (Numerics preset : {Numerics::tf2, Numerics::keras2_1}) {
+        CAPTURE(to_string(preset));
+        const auto by_preset = train([&](Net& net, RMSprop<float>& opt) {
+            opt = RMSprop<float>(1e-3f, preset);
+            set_numerics(net, preset);
+        });
+        const auto by_parts = train([&](Net& net, RMSprop<float>& opt) {
+            opt.epsilon_placement = preset == Numerics::tf2 ? RMSpropEpsilon::inside : RMSpropEpsilon::outside;
+            set_bn_debias(net, preset == Numerics::keras2_1);
+        });
+        CHECK(by_preset == by_parts);
+    }
+    // and the parts matter: each alone changes the result
+    const auto tf2 = train([](Net&, RMSprop<float>&) {});
+    const auto eps_only = train([](Net&, RMSprop<float>& opt) { opt.epsilon_placement = RMSpropEpsilon::outside; });
+    const auto debias_only = train([](Net& net, RMSprop<float>&) { set_bn_debias(net, true); });
+    CHECK(tf2 != eps_only);
+    CHECK(tf2 != debias_only);
+    CHECK(eps_only != debias_only);
+}
+
+TEST_CASE("set_bn_momentum sets every BatchNorm's momentum and refuses values outside [0, 1)") {
+    Sequential<Dense<2, 2>, BatchNorm<2>, ReLU, BatchNorm<2>> net;
+    set_bn_momentum(net, 0.9);
+    CHECK(net.layer<1>().momentum == 0.9f);
+    CHECK(net.layer<3>().momentum == 0.9f);
+    CHECK_THROWS_WITH_AS(set_bn_momentum(net, 1.0), "layerwise: BatchNorm momentum must be in [0, 1), got 1.000000",
+                         std::invalid_argument);
+    CHECK(parse_rmsprop_epsilon("outside") == RMSpropEpsilon::outside);
+    CHECK_THROWS_WITH_AS(parse_rmsprop_epsilon("both"),
+                         "layerwise: unknown RMSprop epsilon placement 'both' (expected inside or outside)",
+                         std::invalid_argument);
 }
 
 TEST_CASE("set_numerics switches BatchNorm to zero-debiased averages") {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The gradient study's promises, on a small synthetic data set:
-#   1. every run folder holds history.csv, keras_history.csv, gradients.csv, run.json and an event file;
+#   1. every run folder holds history.csv (with the inference-mode columns), keras_history.csv,
+#      gradients.csv, probe.csv, run.json and an event file, and BatchNorm runs bn_stats.csv;
 #   2. --shard 1/2 + --shard 2/2, merged by study_report.py, give the same accuracy table as one run;
 #   3. a study killed in the middle of a run, then rerun, keeps the finished runs, redoes the killed
 #      one from scratch and ends complete.
@@ -10,7 +11,8 @@ study=$1 src=$2 work=$3
 py=/usr/bin/python3
 rm -rf "$work" && mkdir -p "$work"
 $py "$src/tests/study/make_idx.py" "$work/data" 600 200
-common=(--data "$work/data" --configs bn,plain --depths 10 --seeds 1,2 --probe 64 --batch 64)
+base=(--data "$work/data" --configs bn,plain --depths 10 --probe 64 --batch 64)
+common=("${base[@]}" --seeds 1,2)
 
 fail() { echo "FAILED: $*" >&2; exit 1; }
 # The rows of REPORT.md's accuracy table (header, rule, one row per config).
@@ -24,8 +26,22 @@ for run in bn-d10-s1 bn-d10-s2 plain-d10-s1 plain-d10-s2; do
   done
   ls "$work/whole/$run"/events.out.tfevents.* > /dev/null || fail "$run has no event file"
   head -1 "$work/whole/$run/keras_history.csv" | grep -qx ',acc,loss,val_acc,val_loss' || fail "keras_history.csv header"
+  awk -F, 'NR > 1 && ($8 == "" || $9 == "") {bad = 1} END {exit bad}' "$work/whole/$run/history.csv" || fail "$run/history.csv lacks train_*_inference"
+  [ "$(wc -l < "$work/whole/$run/probe.csv")" = 4 ] || fail "$run/probe.csv should have a header and epochs 0..2"
 done
+# one row per BatchNorm layer (9 in bn-d10) and epoch (0..2)
+[ "$(tail -n +2 "$work/whole/bn-d10-s1/bn_stats.csv" | wc -l)" = 27 ] || fail "bn_stats.csv should have 9 layers x 3 epochs"
+[ ! -e "$work/whole/plain-d10-s1/bn_stats.csv" ] || fail "a net without BatchNorm wrote bn_stats.csv"
 $py "$src/scripts/study_report.py" "$work/whole" > /dev/null
+
+# the settings axes: a preset and its parts name the same run; BatchNorm switches do not apply to plain nets
+"$study" "${base[@]}" --seeds 1 --epochs 1 --numerics keras2.1 --out "$work/axes" > /dev/null
+"$study" "${base[@]}" --seeds 1 --epochs 1 --rmsprop-epsilon outside --bn-debias on --bn-momentum 0.99 --out "$work/axes" > "$work/axes.log"
+grep -q "2 runs in the grid, 2 in shard 1/1, 2 already done" "$work/axes.log" || fail "the parts of keras2.1 were not recognised: $(head -1 "$work/axes.log")"
+"$study" "${base[@]}" --seeds 1 --epochs 1 --bn-momentum 0.9 --init he_normal --out "$work/axes" > /dev/null
+[ -f "$work/axes/bn-d10-s1-bnmom0.9+he_normal/run.json" ] || fail "no run folder for --bn-momentum 0.9 --init he_normal"
+[ -f "$work/axes/plain-d10-s1-he_normal/run.json" ] || fail "plain's run should ignore --bn-momentum: $(ls "$work/axes")"
+grep -q '"bn_momentum": 0.9, "init": "he_normal"' "$work/axes/bn-d10-s1-bnmom0.9+he_normal/run.json" || fail "run.json lacks the settings"
 
 # 2. two shards, merged
 "$study" "${common[@]}" --epochs 2 --shard 1/2 --out "$work/shard1" > /dev/null

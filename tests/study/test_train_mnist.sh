@@ -2,7 +2,9 @@
 # train_mnist end to end, on a small synthetic data set:
 #   1. a run writes history.csv (the documented columns, one row per epoch) and model.npz;
 #   2. a bad data file is refused with a message naming the file;
-#   3. a run killed while training leaves no half-written file in --out, and a rerun completes.
+#   3. a run killed while training leaves no half-written file in --out, and a rerun completes;
+#   4. each numerics preset gives the same bits as its parts set by their own switches, and
+#      each part alone gives different ones.
 # usage: test_train_mnist.sh TRAIN_MNIST_BINARY SOURCE_DIR WORK_DIR
 set -euo pipefail
 train=$1 src=$2 work=$3
@@ -13,8 +15,9 @@ fail() { echo "FAILED: $*" >&2; exit 1; }
 # 1.
 "$train" --data "$work/data" --config skip --depth 10 --epochs 2 --batch 64 --out "$work/run" > "$work/run.log"
 grep -q "Total params: 238,474" "$work/run.log" || fail "no Keras-style summary in the output"
-[ "$(head -1 "$work/run/history.csv")" = "epoch,loss,accuracy,val_loss,val_accuracy,seconds,status" ] || fail "history.csv header"
-[ "$(grep -c ',ok$' "$work/run/history.csv")" = 2 ] || fail "history.csv should have 2 finished epochs"
+[ "$(head -1 "$work/run/history.csv")" = "epoch,loss,accuracy,val_loss,val_accuracy,seconds,status,train_loss_inference,train_accuracy_inference" ] || fail "history.csv header"
+awk -F, 'NR > 1 && ($8 == "" || $9 == "") {bad = 1} END {exit bad}' "$work/run/history.csv" || fail "history.csv lacks the inference-mode columns"
+[ "$(grep -c ',ok,' "$work/run/history.csv")" = 2 ] || fail "history.csv should have 2 finished epochs"
 [ -s "$work/run/model.npz" ] || fail "model.npz missing"
 
 # 2.
@@ -35,8 +38,29 @@ wait "$pid" 2>/dev/null || true
 leftovers=$(ls -A "$work/killed" | grep -v -x -e history.csv -e model.npz || true)
 [ -z "$leftovers" ] || fail "the killed run left: $leftovers"
 rows=$(tail -n +2 "$work/killed/history.csv" | wc -l)
-[ "$(grep -c ',ok$' "$work/killed/history.csv")" = "$rows" ] || fail "history.csv of the killed run has a partial row"
+[ "$(grep -c ',ok,' "$work/killed/history.csv")" = "$rows" ] || fail "history.csv of the killed run has a partial row"
 "$train" --data "$work/data" --config bn --depth 40 --epochs 2 --batch 32 --quiet --out "$work/killed"
-[ "$(grep -c ',ok$' "$work/killed/history.csv")" = 2 ] || fail "the rerun did not write a complete history"
+[ "$(grep -c ',ok,' "$work/killed/history.csv")" = 2 ] || fail "the rerun did not write a complete history"
 [ -s "$work/killed/model.npz" ] || fail "the rerun did not write model.npz"
-echo "train_mnist: outputs complete, bad data refused by name, a killed run leaves only complete files"
+
+# 4.
+quick=(--data "$work/data" --config bn --depth 10 --epochs 2 --batch 64 --quiet)
+"$train" "${quick[@]}" --numerics keras2.1 --out "$work/preset"
+"$train" "${quick[@]}" --rmsprop-epsilon outside --bn-debias on --out "$work/parts"
+"$train" "${quick[@]}" --numerics tf2 --out "$work/tf2"
+"$train" "${quick[@]}" --numerics keras2.1 --rmsprop-epsilon inside --bn-debias off --out "$work/tf2-parts"
+"$train" "${quick[@]}" --rmsprop-epsilon outside --out "$work/eps"
+"$train" "${quick[@]}" --bn-debias on --out "$work/debias"
+cmp -s "$work/preset/model.npz" "$work/parts/model.npz" || fail "keras2.1 differs from --rmsprop-epsilon outside --bn-debias on"
+cmp -s "$work/tf2/model.npz" "$work/tf2-parts/model.npz" || fail "tf2 differs from its parts"
+no_seconds() { cut -d, -f1-5,7- "$1"; }
+diff <(no_seconds "$work/preset/history.csv") <(no_seconds "$work/parts/history.csv") > /dev/null || fail "keras2.1 history differs from its parts'"
+for part in eps debias; do
+  ! cmp -s "$work/$part/model.npz" "$work/tf2/model.npz" || fail "--$part alone changed nothing"
+  ! cmp -s "$work/$part/model.npz" "$work/preset/model.npz" || fail "--$part alone equals keras2.1"
+done
+if "$train" "${quick[@]}" --optimizer adam --rmsprop-epsilon outside --out "$work/adam" 2> "$work/adam.err"; then
+  fail "--rmsprop-epsilon with --optimizer adam was accepted"
+fi
+grep -q -- "--rmsprop-epsilon applies to --optimizer rmsprop only" "$work/adam.err" || fail "unexpected message: $(cat "$work/adam.err")"
+echo "train_mnist: outputs complete, bad data refused by name, a killed run leaves only complete files, presets equal their parts"

@@ -42,7 +42,6 @@ public:
     static constexpr std::string_view keras_name = "batch_normalization";
     static constexpr std::string_view keras_class = "BatchNormalization";
     static constexpr T epsilon = T(1e-3);
-    static constexpr T momentum = T(0.99);
 
     Vector<T> gamma = zeros<T>(N);            // gamma: (N) scale, trainable
     Vector<T> beta = zeros<T>(N);             // beta: (N) shift, trainable
@@ -50,6 +49,7 @@ public:
     Vector<T> moving_variance = zeros<T>(N);  // (N) not trainable
     Vector<T> dgamma = zeros<T>(N);           // (N)
     Vector<T> dbeta = zeros<T>(N);            // (N)
+    T momentum = T(0.99);                     // of the moving averages (Keras' default)
     bool zero_debias = false;                 // Keras 2.1.5's moving averages, see the top of this file
     bool track_moving_statistics = true;      // false: train mode leaves the moving statistics alone
                                               // (for diagnostic passes that must not change the model)

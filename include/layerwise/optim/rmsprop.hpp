@@ -1,8 +1,8 @@
 // layerwise/optim/rmsprop.hpp — RMSprop (Hinton's lecture 6e), the seed study's optimizer.
 //
 //   a  = rho a + (1 - rho) g^2                      (a starts at 0)
-//   tf2:       p -= lr g / sqrt(a + eps)            TF's ApplyRMSProp, used by TF2 Keras
-//   keras2.1:  p -= lr g / (sqrt(a) + eps)          Keras 2.1.5
+//   inside  (tf2):       p -= lr g / sqrt(a + eps)      TF's ApplyRMSProp, used by TF2 Keras
+//   outside (keras2.1):  p -= lr g / (sqrt(a) + eps)    Keras 2.1.5
 // Defaults: lr 1e-3, rho 0.9, eps 1e-7.
 #pragma once
 
@@ -19,14 +19,14 @@ public:
     T learning_rate = T(1e-3);
     T rho = T(0.9);
     T epsilon = T(1e-7);
-    Numerics numerics = Numerics::tf2;
+    RMSpropEpsilon epsilon_placement = RMSpropEpsilon::inside;  // the RMSprop part of a Numerics preset
 
     RMSprop() = default;
-    explicit RMSprop(T lr, Numerics n = Numerics::tf2) : learning_rate(lr), numerics(n) {}
+    explicit RMSprop(T lr, Numerics n = Numerics::tf2) : learning_rate(lr), epsilon_placement(parts_of(n).rmsprop_epsilon) {}
 
     template <class Net>
     void step(Net& net) {
-        const bool inside = numerics == Numerics::tf2;
+        const bool inside = epsilon_placement == RMSpropEpsilon::inside;
         const T lr = learning_rate, r = rho, eps = epsilon;  // locals: stores to p cannot change them
         state_.for_each_trainable(net, [=](T* p, const T* g, std::size_t n, std::array<T*, 1> s) {
             T* a = s[0];

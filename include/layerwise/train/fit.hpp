@@ -50,6 +50,9 @@ struct FitOptions {
     /// input_gradient(), for on_step diagnostics). Off: training needs only the parameter
     /// gradients, and the first layer's dx is a large GEMM (784 columns) for nothing.
     bool input_gradient = false;
+    /// After every epoch, also evaluate the first this-many training samples with BatchNorm
+    /// in inference mode (EpochRecord::train_*_inference). 0: off.
+    std::size_t inference_train_samples = 0;
 };
 
 struct Evaluation {
@@ -106,12 +109,16 @@ std::string first_nonfinite_gradient(Net& net) {
     return bad;
 }
 
-/// Mean loss and accuracy over all samples, BatchNorm in inference mode, in batches.
+/// Mean loss and accuracy over the first `limit` samples (all by default), BatchNorm in
+/// inference mode, in batches.
 template <class Net>
-Evaluation evaluate(Net& net, const Samples<typename Net::scalar_type>& data, std::size_t batch_size = 128) {
+Evaluation evaluate(Net& net, const Samples<typename Net::scalar_type>& data, std::size_t batch_size = 128,
+                    std::size_t limit = std::size_t(-1)) {
     using T = typename Net::scalar_type;
-    const std::size_t n = data.y.size(), features = data.x.shape(1);
-    if (data.x.shape(0) != n) throw std::invalid_argument("layerwise: evaluate: rows and labels differ in number");
+    const std::size_t n = std::min(data.y.size(), limit), features = data.x.shape(1);
+    if (data.x.shape(0) != data.y.size())
+        throw std::invalid_argument("layerwise: evaluate: rows and labels differ in number");
+    if (n == 0) throw std::invalid_argument("layerwise: evaluate: no samples");
     SoftmaxCrossEntropy<T> loss;
     Matrix<T> x;
     double total = 0, correct = 0;
@@ -177,6 +184,11 @@ History fit(Net& net, Optimizer& optimizer, const Samples<typename Net::scalar_t
         }
         const Evaluation val = evaluate(net, validation, B);
         EpochRecord record{epoch, sum_loss / double(seen), sum_correct / double(seen), val.loss, val.accuracy, 0};
+        if (options.inference_train_samples > 0) {
+            const Evaluation t = evaluate(net, train, B, options.inference_train_samples);
+            record.train_loss_inference = t.loss;
+            record.train_accuracy_inference = t.accuracy;
+        }
         record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         if (!std::isfinite(val.loss)) {
             history.divergence = Divergence{epoch, steps, "validation loss is not finite"};

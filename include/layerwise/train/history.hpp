@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
+#include <cmath>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -19,6 +21,11 @@ struct EpochRecord {
     double loss = 0, accuracy = 0;          // running means over the epoch's training batches
     double val_loss = 0, val_accuracy = 0;  // on the validation set, BatchNorm in inference mode
     double seconds = 0;                     // wall time of the epoch, validation included
+    /// On a fixed subset of the training set, BatchNorm in inference mode, after the epoch
+    /// (FitOptions::inference_train_samples; NaN when not measured). Against `accuracy`
+    /// (train mode, while the weights move) it tells a training failure from an inference one.
+    double train_loss_inference = std::numeric_limits<double>::quiet_NaN();
+    double train_accuracy_inference = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct Divergence {
@@ -31,20 +38,29 @@ struct History {
     std::vector<EpochRecord> epochs;        // completed epochs only
     std::optional<Divergence> divergence;   // set when training stopped on a non-finite value
 
-    /// CSV with columns epoch,loss,accuracy,val_loss,val_accuracy,seconds,status. A run that
-    /// diverged ends with a row for that epoch whose numbers are empty (missing, not NaN)
-    /// and whose status says where it stopped.
+    /// CSV with columns epoch,loss,accuracy,val_loss,val_accuracy,seconds,status,
+    /// train_loss_inference,train_accuracy_inference (the last two empty when not measured).
+    /// A run that diverged ends with a row for that epoch whose numbers are empty (missing,
+    /// not NaN) and whose status says where it stopped.
     std::string csv() const {
         std::ostringstream out;
-        out << "epoch,loss,accuracy,val_loss,val_accuracy,seconds,status\n";
-        char line[256];
+        out << "epoch,loss,accuracy,val_loss,val_accuracy,seconds,status,train_loss_inference,train_accuracy_inference\n";
+        char line[320];
         for (const EpochRecord& e : epochs) {
-            std::snprintf(line, sizeof line, "%zu,%.9g,%.9g,%.9g,%.9g,%.3f,ok\n", e.epoch, e.loss, e.accuracy,
+            std::snprintf(line, sizeof line, "%zu,%.9g,%.9g,%.9g,%.9g,%.3f,ok,", e.epoch, e.loss, e.accuracy,
                           e.val_loss, e.val_accuracy, e.seconds);
             out << line;
+            if (!std::isnan(e.train_loss_inference)) {
+                std::snprintf(line, sizeof line, "%.9g,%.9g", e.train_loss_inference, e.train_accuracy_inference);
+                out << line;
+            } else {
+                out << ',';
+            }
+            out << '\n';
         }
         if (divergence)
-            out << divergence->epoch << ",,,,,,diverged at step " << divergence->step << ": " << divergence->what << "\n";
+            out << divergence->epoch << ",,,,,,diverged at step " << divergence->step << ": " << divergence->what
+                << ",,\n";
         return out.str();
     }
 
