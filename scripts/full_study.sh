@@ -23,5 +23,5 @@ study --configs bn,plain,skip --depths 25:40:5 --rmsprop-epsilon outside --bn-de
 study --configs bn,skip --depths 25:40:5 --rmsprop-epsilon inside --bn-debias on          # keras2.1's BatchNorm part alone
 study --configs bn,plain,skip --depths 10:20:5 --numerics tf2,keras2.1                    # the rest of the seed's grid
 study --configs bn,skip --depths 25:40:5 --bn-momentum 0.9                                # faster-tracking moving averages
-study --configs bn,plain,skip --depths 25:40:5 --init he_uniform                          # the textbook remedy for ReLU nets
+study --configs plain --depths 25:40:5 --init he_uniform                                  # the textbook remedy for plain ReLU nets
 /usr/bin/python3 scripts/study_report.py "$out" --out docs/study

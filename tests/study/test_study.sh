@@ -16,7 +16,7 @@ common=("${base[@]}" --seeds 1,2)
 
 fail() { echo "FAILED: $*" >&2; exit 1; }
 # The rows of REPORT.md's accuracy table (header, rule, one row per config).
-table() { awk '/^## Final validation accuracy/ {on = 1} on && /^\|/ {print} /^Seed/ {exit}' "$1/REPORT.md"; }
+table() { awk '/^## / {on = /^## Final validation accuracy/} on && /^\|/ {print}' "$1/REPORT.md"; }
 
 # 1. one unsharded study
 "$study" "${common[@]}" --epochs 2 --out "$work/whole" > "$work/whole.log"
@@ -33,6 +33,12 @@ done
 [ "$(tail -n +2 "$work/whole/bn-d10-s1/bn_stats.csv" | wc -l)" = 27 ] || fail "bn_stats.csv should have 9 layers x 3 epochs"
 [ ! -e "$work/whole/plain-d10-s1/bn_stats.csv" ] || fail "a net without BatchNorm wrote bn_stats.csv"
 $py "$src/scripts/study_report.py" "$work/whole" > /dev/null
+[ -s "$work/whole/summary.csv" ] && [ "$(wc -l < "$work/whole/summary.csv")" = 5 ] || fail "summary.csv should have a header and 4 runs"
+for fig in accuracy_vs_depth curves_grid gradient_norms gradient_histograms gap_bn gap_plain; do
+  [ -s "$work/whole/$fig.png" ] || fail "REPORT figure $fig.png missing"
+done
+# two seeds: every cell shows a std, its min-max and its collapse count
+grep -q '^| bn | [0-9.]* ± [0-9.]*<br>[0-9.]*–[0-9.]* · [0-2]/2 |$' "$work/whole/REPORT.md" || fail "no spread in the bn cell: $(table "$work/whole")"
 
 # the settings axes: a preset and its parts name the same run; BatchNorm switches do not apply to plain nets
 "$study" "${base[@]}" --seeds 1 --epochs 1 --numerics keras2.1 --out "$work/axes" > /dev/null
@@ -42,6 +48,10 @@ grep -q "2 runs in the grid, 2 in shard 1/1, 2 already done" "$work/axes.log" ||
 [ -f "$work/axes/bn-d10-s1-bnmom0.9+he_normal/run.json" ] || fail "no run folder for --bn-momentum 0.9 --init he_normal"
 [ -f "$work/axes/plain-d10-s1-he_normal/run.json" ] || fail "plain's run should ignore --bn-momentum: $(ls "$work/axes")"
 grep -q '"bn_momentum": 0.9, "init": "he_normal"' "$work/axes/bn-d10-s1-bnmom0.9+he_normal/run.json" || fail "run.json lacks the settings"
+# one seed: no cell shows a std
+$py "$src/scripts/study_report.py" "$work/axes" > /dev/null
+! table "$work/axes" | grep -q '±' || fail "a one-seed study shows a std"
+grep -q '^| bn | [0-9.]*<br>[0-9.]*–[0-9.]* · [01]/1 |$' "$work/axes/REPORT.md" || fail "one-seed cell format: $(table "$work/axes")"
 
 # 2. two shards, merged
 "$study" "${common[@]}" --epochs 2 --shard 1/2 --out "$work/shard1" > /dev/null
