@@ -3,8 +3,8 @@
 # program, runs a reduced gradient study (3 configs x depths 10..40, 3 epochs, seed 1, under
 # both TF2 and Keras 2.1.5 numerics) and writes its figures and report. A rerun skips the
 # runs that are already finished.
-#   EPOCHS=20 SEEDS=1,2,3 bash scripts/quickstart.sh     the full study
 #   NUMERICS=tf2 bash scripts/quickstart.sh               the seed's framework only (half the time)
+#   bash scripts/full_study.sh                            the full study behind docs/study/ (hours)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -17,4 +17,5 @@ out=${OUT:-study}
 /usr/bin/python3 scripts/study_report.py "$out"
 echo
 echo "Done. Report: $out/REPORT.md, figures: $out/*.png, runs: $out/<config>-d<depth>-s<seed>/"
-echo "Full study (20 epochs, three seeds): EPOCHS=20 SEEDS=1,2,3 bash scripts/quickstart.sh"
+echo "The full study behind docs/study/ (20 epochs, seeds 1-3, both presets, one switch at a time at depths 25-40;"
+echo "about 2.5 hours on 2 cores, resumable): bash scripts/full_study.sh"
