@@ -14,6 +14,7 @@
 // run.json and a TensorBoard event file. A run is built in OUT/.incomplete/
 // and renamed into place when complete, so a rerun skips finished runs and redoes a
 // killed one from scratch.
+#include "options.hpp"
 #include "seed_networks.hpp"
 #include "seed_settings.hpp"
 
@@ -344,16 +345,17 @@ int main(int argc, char** argv) {
     app.add_option("--init", o.init, "kernel initialisers: glorot_uniform (default), he_uniform, he_normal");
     app.add_option("--train-inference", o.train_inference,
                    "after each epoch, evaluate this many training images in inference mode (0: off)");
-    app.add_option("--epochs", o.epochs, "epochs per run")->check(CLI::PositiveNumber);
-    app.add_option("--batch", o.batch, "mini-batch size")->check(CLI::PositiveNumber);
+    app.add_option("--epochs", o.epochs, "epochs per run")->check(seed::whole_number(1));
+    app.add_option("--batch", o.batch, "mini-batch size (at least 2: BatchNorm needs two samples)")
+        ->check(seed::whole_number(2));
     app.add_option("--grad-every", o.grad_every, "also record statistics of the live batch every K steps (0: off)");
     app.add_option("--probe", o.probe, "size of the fixed probe batch (the first N training images)")
-        ->check(CLI::Range(1, 60000));
+        ->check(seed::whole_number(2, 60000));
     app.add_option("--dataset", o.dataset, "mnist or fashion")->check(CLI::IsMember({"mnist", "fashion"}));
     app.add_option("--data", o.data, "folder with the IDX files (default: data/mnist, or Debian's Fashion-MNIST)");
     app.add_option("--out", o.out, "study folder");
     app.add_option("--jobs", o.jobs, "runs in parallel (each on one BLAS thread)")
-        ->check(CLI::Range(1u, std::max(1u, std::thread::hardware_concurrency())));
+        ->check(seed::whole_number(1, std::max(1u, std::thread::hardware_concurrency())));
     app.add_option("--shard", o.shard, "i/n: run only the i-th of n slices of the grid (1-based)");
     CLI11_PARSE(app, argc, argv);
 
@@ -380,6 +382,7 @@ int main(int argc, char** argv) {
         for (std::size_t k = 0; k < runs.size(); ++k)
             if (k % shards == shard - 1) mine.push_back(runs[k]);
         const fs::path out = o.out;
+        seed::check_output_folder(out, {});
         for (const Run& r : mine)
             if (!fs::exists(out / r.name() / "run.json")) todo.push_back(r);
         std::printf("gradient_study: %zu runs in the grid, %zu in shard %zu/%zu, %zu already done, %zu to run -> %s\n",

@@ -4,6 +4,7 @@
 //   train_mnist --config bn --depth 10 --epochs 5
 //   train_mnist --config plain --depth 40 --numerics keras2.1 --out runs/plain40
 //   train_mnist --config bn --depth 35 --bn-debias on --bn-momentum 0.9 --init he_uniform
+#include "options.hpp"
 #include "seed_networks.hpp"
 #include "seed_settings.hpp"
 
@@ -64,9 +65,11 @@ int main(int argc, char** argv) {
     app.add_option("--config", o.config, "bn (Dense+BatchNorm+ReLU), plain (Dense+ReLU) or skip (BN + residual every two layers)")
         ->check(CLI::IsMember({"bn", "plain", "skip"}));
     app.add_option("--depth", o.depth, "the seed's N_LAYERS: N - 1 hidden layers plus the output (" +
-                                           seed::available_depths() + ")");
-    app.add_option("--epochs", o.epochs, "epochs")->check(CLI::PositiveNumber);
-    app.add_option("--batch", o.batch, "mini-batch size")->check(CLI::PositiveNumber);
+                                           seed::available_depths() + ")")
+        ->check(seed::compiled_depth());
+    app.add_option("--epochs", o.epochs, "epochs")->check(seed::whole_number(1));
+    app.add_option("--batch", o.batch, "mini-batch size (at least 2: BatchNorm needs two samples)")
+        ->check(seed::whole_number(2));
     app.add_option("--optimizer", o.optimizer, "rmsprop (the seed's), adam or sgd")
         ->check(CLI::IsMember({"rmsprop", "adam", "sgd"}));
     app.add_option("--lr", o.lr, "learning rate (default: Keras' for the optimizer)");
@@ -80,14 +83,24 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"inside", "outside"}));
     app.add_option("--bn-debias", o.bn_debias, "on or off: zero-debiased BatchNorm averages (default: as --numerics)")
         ->check(CLI::IsMember({"on", "off"}));
-    app.add_option("--bn-momentum", o.bn_momentum, "BatchNorm's moving-average momentum in [0, 1) (default 0.99)");
+    app.add_option("--bn-momentum", o.bn_momentum, "BatchNorm's moving-average momentum in [0, 1) (default 0.99)")
+        ->check(CLI::Validator(
+            [](std::string& s) {
+                try {
+                    seed::parse_momentum(s, "momentum");
+                    return std::string();
+                } catch (const std::exception&) {
+                    return "must be a number in [0, 1), not '" + s + "'";
+                }
+            },
+            "[0, 1)"));
     app.add_option("--init", o.init, "kernel initialiser: glorot_uniform (Keras' default), he_uniform or he_normal")
         ->check(CLI::IsMember({"glorot_uniform", "he_uniform", "he_normal"}));
     app.add_option("--train-inference", o.train_inference,
                    "after each epoch, evaluate this many training images in inference mode (0: off)");
     app.add_flag("--quiet", o.quiet, "print nothing while training");
     app.add_option("--threads", o.threads, "threads (results are deterministic for a given count)")
-        ->check(CLI::Range(std::size_t{1}, max_threads));
+        ->check(seed::whole_number(1, max_threads));
     CLI11_PARSE(app, argc, argv);
 
     int status = 0;
@@ -100,6 +113,7 @@ int main(int argc, char** argv) {
         const fs::path out = o.out.empty() ? fs::path("runs") / (o.config + "-d" + std::to_string(o.depth) + "-s" +
                                                                  std::to_string(o.seed))
                                            : fs::path(o.out);
+        seed::check_output_folder(out, {"history.csv", "model.npz"});
         const data::Split split = seed::load_dataset(o.dataset, o.data);
         fs::create_directories(out);
 

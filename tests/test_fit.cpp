@@ -215,3 +215,18 @@ TEST_CASE("inference_train_samples evaluates the first N training samples in inf
     }();
     CHECK(std::isnan(off.epochs[0].train_accuracy_inference));
 }
+
+TEST_CASE("after fit and evaluate, whose batch buffers are gone, backward is a clear error, not freed memory") {
+    const Blobs train(64, 41), val(16, 42);
+    Sequential<Dense<6, 8>, BatchNorm<8>, ReLU, Dense<8, 3>> net;
+    init(net, 1);
+    RMSprop<float> opt;
+    fit(net, opt, train.samples(), val.samples(), quiet(1, 16, 1));
+    const Matrix<float> dy = zeros<float>(16, 3);
+    CHECK_THROWS_WITH_AS(net.backward(dy), "layerwise: Dense: backward called before forward", std::logic_error);
+    const Matrix<float> x = zeros<float>(16, 6);
+    net.forward(x, Mode::train);
+    net.backward(dy);  // a named input that is still alive: fine
+    evaluate(net, val.samples());
+    CHECK_THROWS_AS(net.backward(dy), std::logic_error);
+}

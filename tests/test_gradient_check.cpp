@@ -21,7 +21,8 @@ struct WrongBias : Dense<3, 2, double> {
 TEST_CASE("the gradient check finds a wrong parameter gradient and names it") {
     WrongBias layer;
     init(layer, 1);
-    const GradientCheck check = check_gradients(layer, random_matrix(4, 3, 2));
+    const Matrix<double> x = random_matrix(4, 3, 2);
+    const GradientCheck check = check_gradients(layer, x);
     CHECK(check.worst() > 0.1);
     CHECK(check.worst_tensor().name == "dense/bias");
 }
@@ -29,7 +30,8 @@ TEST_CASE("the gradient check finds a wrong parameter gradient and names it") {
 TEST_CASE("the gradient check passes a correct layer and counts what it compared") {
     Dense<3, 2, double> layer;
     init(layer, 1);
-    const GradientCheck check = check_gradients(layer, random_matrix(4, 3, 2));
+    const Matrix<double> x = random_matrix(4, 3, 2);
+    const GradientCheck check = check_gradients(layer, x);
     CHECK(check.worst() < 1e-6);
     REQUIRE(check.tensors.size() == 3);
     CHECK(check.tensors[0].name == "input");
@@ -40,7 +42,8 @@ TEST_CASE("the gradient check passes a correct layer and counts what it compared
 TEST_CASE("the gradient check samples large tensors") {
     Dense<40, 30, double> layer;
     init(layer, 1);
-    const GradientCheck check = check_gradients(layer, random_matrix(2, 40, 3), Mode::train, 1e-6, 7, 50);
+    const Matrix<double> x = random_matrix(2, 40, 3);
+    const GradientCheck check = check_gradients(layer, x, Mode::train, 1e-6, 7, 50);
     CHECK(check.tensors[1].checked == 50);
     CHECK(check.worst() < 1e-6);
 }

@@ -10,6 +10,8 @@
 
 #include <zlib.h>
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -320,13 +322,74 @@ TEST_CASE("load_mnist and load_fashion_mnist find plain or .gz files, and say ho
     CHECK(load_fashion_mnist(dir.path).train.name == "fashion-mnist/train");
 
     fs::remove(dir / "t10k-labels-idx1-ubyte.gz");
-    check_error([&] { load_mnist(dir.path); }, dir / "t10k-labels-idx1-ubyte",
-                {"not found (nor t10k-labels-idx1-ubyte.gz); run scripts/fetch_mnist.sh or pass --data DIR"});
+    check_error([&] { load_mnist(dir.path); }, dir.path,
+                {"missing t10k-labels-idx1-ubyte (plain or .gz); run scripts/fetch_mnist.sh or pass --data DIR"});
+    fs::remove(dir / "train-images-idx3-ubyte");  // two missing: both named, in a fixed order
+    check_error([&] { load_mnist(dir.path); }, dir.path,
+                {"missing train-images-idx3-ubyte, t10k-labels-idx1-ubyte (plain or .gz)"});
 
     check_error([&] { load_mnist(dir / "absent"); }, dir / "absent",
                 {"no such directory; run scripts/fetch_mnist.sh or pass --data DIR"});
-    check_error([&] { load_mnist(dir / "train-images-idx3-ubyte"); }, dir / "train-images-idx3-ubyte",
+    check_error([&] { load_mnist(dir / "train-labels-idx1-ubyte"); }, dir / "train-labels-idx1-ubyte",
                 {"not a directory"});
     check_error([&] { load_fashion_mnist(dir / "absent"); }, dir / "absent",
                 {"no such directory", "dataset-fashion-mnist", "--data DIR"});
+}
+
+namespace {
+// Peak resident memory of this process so far, in bytes (Linux reports kilobytes).
+std::size_t peak_rss() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return std::size_t(u.ru_maxrss) * 1024;
+}
+
+// A gzip file of a few megabytes that inflates to header + `gigabytes` of zeros: the zeros
+// are one gzip member of 64 MiB repeated (concatenated members are one stream to zlib and gunzip).
+void write_gzip_bomb(const fs::path& p, const Bytes& header, std::size_t gigabytes) {
+    auto member = [](const Bytes& data) {
+        z_stream z{};
+        REQUIRE(deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) == Z_OK);  // +16: gzip wrapper
+        Bytes out(deflateBound(&z, uLong(data.size())));
+        z.next_in = const_cast<Bytef*>(data.data());
+        z.avail_in = uInt(data.size());
+        z.next_out = out.data();
+        z.avail_out = uInt(out.size());
+        REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
+        out.resize(z.total_out);
+        deflateEnd(&z);
+        return out;
+    };
+    const Bytes zeros = member(Bytes(std::size_t(64) << 20, 0));
+    std::ofstream out(p, std::ios::binary);
+    const Bytes head = member(header);
+    out.write(reinterpret_cast<const char*>(head.data()), std::streamsize(head.size()));
+    for (std::size_t k = 0; k < gigabytes * 16; ++k)
+        out.write(reinterpret_cast<const char*>(zeros.data()), std::streamsize(zeros.size()));
+    REQUIRE(out.good());
+}
+}  // namespace
+
+TEST_CASE("a gzip bomb is refused at once, by name, in bounded memory") {
+    TempDir dir("idx");
+    // The header promises 2,739,137 images (2.1 GB of pixels) in a file of a few MB.
+    write_gzip_bomb(dir / "train-images-idx3-ubyte.gz", idx_header({2739137, 28, 28}), 2);
+    CHECK(fs::file_size(dir / "train-images-idx3-ubyte.gz") < (std::size_t(8) << 20));
+    write_file(dir / "train-labels-idx1-ubyte", idx_header({3}) + Bytes{1, 2, 3});
+    const auto start = std::chrono::steady_clock::now();
+    check_error([&] { load_dataset(dir / "train-images-idx3-ubyte.gz", dir / "train-labels-idx1-ubyte", "x"); },
+                dir / "train-images-idx3-ubyte.gz",
+                {"header says 2739137 x 28 x 28: more than the limit of 60000 images; refusing to read it"});
+    // An honest header (3 images) followed by 2 GB more: refused after one small block.
+    write_gzip_bomb(dir / "honest-header.gz", idx_header({3, 28, 28}) + Bytes(3 * 784, 7), 2);
+    check_error([&] { load_dataset(dir / "honest-header.gz", dir / "train-labels-idx1-ubyte", "x"); },
+                dir / "honest-header.gz", {"trailing bytes: header says 3 x 28 x 28 = 2352 bytes of data"});
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    INFO("refusing both took " << seconds << " s");
+    CHECK(peak_rss() < (std::size_t(1) << 30));  // the whole test process, bombs built in memory included
+    // and the limit is the caller's: a larger data set passes a larger one
+    write_file(dir / "three-images", idx_header({3, 28, 28}) + Bytes(3 * 784, 7));
+    check_error([&] { load_dataset(dir / "three-images", dir / "train-labels-idx1-ubyte", "x", 2); },
+                dir / "three-images", {"more than the limit of 2 images"});
+    CHECK(load_dataset(dir / "three-images", dir / "train-labels-idx1-ubyte", "x", 3).size() == 3);
 }

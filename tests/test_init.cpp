@@ -91,3 +91,31 @@ TEST_CASE("initialisers are named as Keras names them, and an unknown name is re
                          "layerwise: unknown initialiser 'xavier' (expected glorot_uniform, he_uniform or he_normal)",
                          std::invalid_argument);
 }
+
+namespace {
+// A user's layer whose parameters have names init has never heard of: it says how each is
+// initialised, and init follows that, not the names.
+struct Renamed : Dense<40, 10> {
+    template <class U>
+    using rebind = Renamed;
+    static constexpr std::string_view keras_name = "renamed";
+    template <class F>
+    void visit_parameters(F&& f) {
+        f("weight", W, dW, true, Initializer::kernel);
+        f("offset", b, db, true, Initializer::ones);
+    }
+};
+}  // namespace
+
+TEST_CASE("init follows each layer's declared initialisers, whatever the parameters are called") {
+    Sequential<Renamed> net;
+    init(net, 3);
+    const Moments m = moments(net.layer<0>().W);
+    const double limit = std::sqrt(6.0 / (40 + 10));
+    CHECK(m.max_abs <= limit);
+    CHECK(m.max_abs > 0.9 * limit);  // Glorot-uniform, not zeros
+    for (float v : net.layer<0>().b) CHECK(v == 1.0f);
+    std::vector<std::string> names;
+    for_each_parameter(net, [&](std::string_view name, auto&, auto&) { names.emplace_back(name); });
+    CHECK(names == std::vector<std::string>{"renamed/weight", "renamed/offset"});
+}

@@ -32,5 +32,6 @@ TEST_CASE("a skip network (the seed's shape, narrow) has correct gradients") {
 TEST_CASE("a Residual of width-agnostic layers keeps any width") {
     Residual<Tanh> r;
     static_assert(decltype(r)::in_features == any_width);
-    CHECK(r.forward(zeros<float>(3, 9), Mode::train).shape(1) == 9);
+    const Matrix<float> x = zeros<float>(3, 9);
+    CHECK(r.forward(x, Mode::train).shape(1) == 9);
 }

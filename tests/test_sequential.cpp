@@ -51,11 +51,13 @@ TEST_CASE("runtime bad input is a clear exception") {
     SmallBn net;
     init(net, 1);
     SUBCASE("wrong number of columns") {
-        CHECK_THROWS_WITH_AS(net.forward(zeros<float>(4, 6), Mode::train),
+        const Matrix<float> x = zeros<float>(4, 6);
+        CHECK_THROWS_WITH_AS(net.forward(x, Mode::train),
                              "layerwise: Dense<5, 8>: input has 6 columns, expected 5", std::invalid_argument);
     }
     SUBCASE("empty batch") {
-        CHECK_THROWS_WITH_AS(net.forward(zeros<float>(0, 5), Mode::train),
+        const Matrix<float> x = zeros<float>(0, 5);
+        CHECK_THROWS_WITH_AS(net.forward(x, Mode::train),
                              "layerwise: forward: the batch is empty (0 rows)", std::invalid_argument);
     }
     SUBCASE("gradient of the wrong shape") {

@@ -9,11 +9,15 @@
 //   backward(dy)      -> const Matrix&    dy: (batch x out) -> dx: (batch x in); also
 //                                         overwrites the layer's parameter gradients
 //   rebind<U>                             the same layer with scalar type U
+//   visit_parameters(f)                   leaf layers: f(name, value, gradient, trainable,
+//                                         Initializer) for each parameter
 //   backward(dy, parameters_only)         optional: the parameter gradients only, when
 //                                         the caller has no use for dx (see below)
 // The returned references point into buffers the layer owns; they stay valid until
 // the layer's next forward (or backward). A layer may keep a reference to its input x
-// for backward, so x must stay alive, unchanged, until backward has run. Leaf layers also describe themselves for
+// for backward, so x must stay alive, unchanged, until backward has run: forward refuses,
+// at compile time, an input that would not (LAYERWISE_FORWARD_NEEDS_NAMED_INPUT), and
+// forget_input() lets code that owns a short-lived input drop the reference. Leaf layers also describe themselves for
 // summaries and Keras-style names (keras_name, keras_class) and visit their
 // parameters (visit_parameters). Composite layers visit their children instead.
 #pragma once
@@ -32,6 +36,13 @@ namespace layerwise {
 /// Which pass a forward call belongs to. BatchNorm is the layer that cares: batch
 /// statistics (and a moving-average update) in train, moving statistics in inference.
 enum class Mode { train, inference };
+
+/// How a layer's parameter is initialised, as the layer declares it in visit_parameters:
+///   kernel  the network's kernel initialiser (init.hpp: Glorot-uniform unless chosen otherwise),
+///           with fan_in x fan_out the parameter's (rows x columns)
+///   zeros   0 (biases, BatchNorm's beta and moving mean)
+///   ones    1 (BatchNorm's gamma and moving variance)
+enum class Initializer { kernel, zeros, ones };
 
 /// The width of a layer that keeps its input's width (activations, width-agnostic blocks).
 inline constexpr std::size_t any_width = 0;
@@ -110,6 +121,40 @@ void require_shape(const Matrix<T>& m, std::size_t rows, std::size_t cols, std::
         throw std::invalid_argument("layerwise: " + std::string(who) + ": " + std::string(what) + " has shape (" +
                                     std::to_string(m.shape(0)) + " x " + std::to_string(m.shape(1)) +
                                     "), expected (" + std::to_string(rows) + " x " + std::to_string(cols) + ")");
+}
+
+/// What forward(x, mode) may keep a pointer to until backward: a named (lvalue) Matrix of
+/// the layer's own scalar type. X is the deduced type of a forwarding reference.
+template <class X, class T>
+concept NamedInput = std::is_lvalue_reference_v<X> && std::same_as<std::remove_cvref_t<X>, Matrix<T>>;
+
+namespace detail {
+template <class X>
+inline constexpr bool dangling_input = false;  // dependent false: the static_assert fires only when used
+}  // namespace detail
+
+/// Declares, in a layer with scalar type T, the forward overload that catches every input
+/// that is not a NamedInput: a temporary Matrix, an xtensor expression, or a Matrix of another
+/// scalar type (which would be converted into a temporary). Each would leave the layer
+/// pointing at a destroyed matrix, and backward would compute gradients from freed memory;
+/// instead it is one compile error with this message.
+#define LAYERWISE_FORWARD_NEEDS_NAMED_INPUT(T)                                                                  \
+    template <class X>                                                                                          \
+        requires(!::layerwise::NamedInput<X, T>)                                                                \
+    const ::layerwise::Matrix<T>& forward(X&&, ::layerwise::Mode) {                                             \
+        static_assert(::layerwise::detail::dangling_input<X>,                                                   \
+                      "layerwise: forward(x, mode) keeps a reference to x for backward, so x must be a named "  \
+                      "Matrix of the network's scalar type that outlives backward: not a temporary, not an "    \
+                      "xtensor expression, not a Matrix of another scalar type (it would be converted into a "  \
+                      "temporary)");                                                                            \
+        throw 0;                                                                                                \
+    }
+
+/// Throws std::invalid_argument naming `who` if x has no rows: a batch of 0 samples.
+template <class T>
+void require_rows(const Matrix<T>& x, std::string_view who) {
+    if (x.shape(0) == 0)
+        throw std::invalid_argument("layerwise: " + std::string(who) + ": the batch is empty (0 rows)");
 }
 
 /// Checks every requirement of Layer with its own readable message; instantiated by

@@ -147,4 +147,16 @@ GradientCheck check_gradients(L& layer, const Matrix<typename L::scalar_type>& x
     return detail::relative_errors(compared);
 }
 
+/// An input that is not a named Matrix of the layer's scalar type: check_gradients leaves the
+/// layer holding a reference to x, so this is a compile error (see LAYERWISE_FORWARD_NEEDS_NAMED_INPUT).
+template <class L, class X>
+    requires(!NamedInput<X, typename L::scalar_type>)
+GradientCheck check_gradients(L&, X&&, Mode = Mode::train, double = 1e-6, std::uint64_t = 7, std::size_t = 400) {
+    static_assert(detail::dangling_input<X>,
+                  "layerwise: check_gradients(layer, x) leaves the layer holding a reference to x, so x must be "
+                  "a named Matrix of the layer's scalar type: not a temporary, not an expression, not a Matrix of "
+                  "another scalar type");
+    throw 0;
+}
+
 }  // namespace layerwise

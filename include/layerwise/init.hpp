@@ -6,6 +6,8 @@
 //     he_normal       ~ N(0, s^2) truncated to |w| <= 2s, s = sqrt(2 / fan_in) / 0.87962566103423978
 //                     (Keras' VarianceScaling: the divisor makes the truncated variance 2 / fan_in)
 //   bias = 0, gamma = 1, beta = 0, moving_mean = 0, moving_variance = 1
+// Each layer declares which of these its parameters get (Initializer, in visit_parameters);
+// a parameter's name plays no part.
 //
 // One 64-bit Mersenne Twister seeded with `seed` fills the kernels in the order of the
 // parameter walk, and random numbers are formed from its raw bits (not through a library
@@ -78,13 +80,15 @@ void init(Net& net, std::uint64_t seed, KernelInit kernel_init = KernelInit::glo
     for_each_parameter(net, [&](const ParameterInfo& p, auto& value, auto& grad) {
         using T = typename std::remove_cvref_t<decltype(value)>::value_type;
         grad.fill(T(0));
-        if (p.kind == "kernel") {
-            const double fan_in = static_cast<double>(value.shape(0)), fan_out = static_cast<double>(value.shape(1));
-            for (auto& w : value) w = static_cast<T>(draw_kernel_weight(kernel_init, fan_in, fan_out, rng));
-        } else if (p.kind == "gamma" || p.kind == "moving_variance") {
-            value.fill(T(1));
-        } else {
-            value.fill(T(0));  // bias, beta, moving_mean
+        switch (p.initializer) {  // as the layer declares it, whatever the parameter's name
+            case Initializer::kernel: {
+                const double fan_in = static_cast<double>(value.shape()[0]);
+                const double fan_out = value.dimension() > 1 ? static_cast<double>(value.shape()[1]) : 1.0;
+                for (auto& w : value) w = static_cast<T>(draw_kernel_weight(kernel_init, fan_in, fan_out, rng));
+                break;
+            }
+            case Initializer::zeros: value.fill(T(0)); break;
+            case Initializer::ones: value.fill(T(1)); break;
         }
     });
 }

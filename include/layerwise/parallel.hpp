@@ -15,9 +15,11 @@
 #include <array>
 #include <atomic>
 #include <cstddef>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace layerwise {
@@ -56,21 +58,31 @@ public:
     }
 
     /// Runs f(part) for part = 0 .. size()-1, part 0 on the caller; returns when all are done.
+    /// An exception thrown by any part is caught; run waits for every part to finish (f and
+    /// what it refers to live on the caller's stack) and then rethrows, on the caller's
+    /// thread, the exception of the lowest-numbered part that threw.
     void run(const std::function<void(std::size_t)>& f) {
         if (workers_.empty()) {
             f(0);
             return;
         }
+        for (auto& e : errors_) e = nullptr;
         task_ = &f;
         pending_.store(workers_.size());
         generation_.fetch_add(1, std::memory_order_release);
         generation_.notify_all();
-        f(0);
+        try {
+            f(0);
+        } catch (...) {
+            errors_[0] = std::current_exception();
+        }
         for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
             if (spin < 4096) relax();  // the other bands usually finish within microseconds:
             else std::this_thread::yield();  // spin first, since a yield is a system call
         }
         task_ = nullptr;
+        for (auto& e : errors_)
+            if (e) std::rethrow_exception(std::exchange(e, nullptr));
     }
 
 private:
@@ -87,7 +99,11 @@ private:
             }
             seen = now;
             if (stop_.load()) return;
-            (*task_)(part);
+            try {
+                (*task_)(part);
+            } catch (...) {
+                errors_[part] = std::current_exception();  // rethrown by run on the caller's thread
+            }
             pending_.fetch_sub(1, std::memory_order_release);
         }
     }
@@ -97,6 +113,7 @@ private:
     std::atomic<std::size_t> pending_{0};
     std::atomic<bool> stop_{false};
     const std::function<void(std::size_t)>* task_ = nullptr;
+    std::array<std::exception_ptr, max_threads> errors_{};  // per part, written by that part only
 };
 
 inline ThreadPool& pool() {

@@ -67,7 +67,7 @@ void summary(Net& net, std::ostream& os, std::string_view model_name = "sequenti
     std::vector<Row> rows;
     for_each_layer(net, [&](auto& layer, const LayerInfo& li) {
         std::size_t params = 0;
-        layer.visit_parameters([&](std::string_view, auto& value, auto&, bool) { params += value.size(); });
+        layer.visit_parameters([&](std::string_view, auto& value, auto&, bool, auto...) { params += value.size(); });
         rows.push_back({detail::layer_cell(li), detail::shape_cell(li.out_width), params});
     });
     std::size_t first = std::string_view(" Layer (type)").size();

@@ -14,6 +14,7 @@
 #include <charconv>
 #include <cstddef>
 #include <string_view>
+#include <type_traits>
 
 namespace layerwise {
 
@@ -33,6 +34,7 @@ struct ParameterInfo {
     std::string_view kind;        // "kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance"
     std::size_t layer_index;      // position of its layer among the layers that have parameters, from 0
     bool trainable;               // false for the moving statistics of BatchNorm
+    Initializer initializer;      // as the layer declares it
     operator std::string_view() const { return name; }
 };
 
@@ -94,6 +96,16 @@ void for_each_layer(Net& net, F&& f) {
     detail::walk_layers(net, f, state, Net::in_features);
 }
 
+/// Makes every layer of net drop its reference to its last input (Dense::forget_input), for
+/// code that ran forward on a buffer it is about to destroy: a later backward then throws
+/// instead of reading freed memory.
+template <class Net>
+void forget_inputs(Net& net) {
+    for_each_layer(net, [](auto& layer, const LayerInfo&) {
+        if constexpr (requires { layer.forget_input(); }) layer.forget_input();
+    });
+}
+
 /// Calls f(info, value, gradient) for every parameter of net, input to output, with
 /// Keras' names. value and gradient are a Matrix or a Vector of the network's scalar;
 /// for a parameter that is not trainable (info.trainable == false) the gradient is zero.
@@ -103,12 +115,17 @@ void for_each_parameter(Net& net, F&& f) {
     std::size_t layer_index = 0;
     for_each_layer(net, [&](auto& layer, const LayerInfo& li) {
         bool any = false;
-        layer.visit_parameters([&](std::string_view kind, auto& value, auto& grad, bool trainable) {
+        layer.visit_parameters([&](std::string_view kind, auto& value, auto& grad, bool trainable, auto... how) {
+            static_assert(sizeof...(how) == 1 && (std::is_same_v<decltype(how), Initializer> && ...),
+                          "layerwise: a layer's visit_parameters must say how each parameter is initialised: "
+                          "f(name, value, gradient, trainable, Initializer::kernel / zeros / ones)");
+            Initializer initializer{};
+            ((initializer = how), ...);
             std::array<char, 128> full{};
             std::size_t n = li.name.copy(full.data(), 64);
             full[n++] = '/';
             n += kind.copy(full.data() + n, 48);
-            const ParameterInfo info{{full.data(), n}, li.name, kind, layer_index, trainable};
+            const ParameterInfo info{{full.data(), n}, li.name, kind, layer_index, trainable, initializer};
             f(info, value, grad);
             any = true;
         });

@@ -44,6 +44,7 @@ public:
         for (auto& block : blocks) h = &block.forward(*h, mode);
         return *h;
     }
+    LAYERWISE_FORWARD_NEEDS_NAMED_INPUT(scalar_type)
 
     const Matrix& backward(const Matrix& dy) {
         const Matrix* g = &dy;

@@ -45,6 +45,7 @@ public:
         });
         return y_;
     }
+    LAYERWISE_FORWARD_NEEDS_NAMED_INPUT(scalar_type)
 
     const Matrix& backward(const Matrix& dy) {
         require_shape(dy, y_.shape(0), y_.shape(1), "Residual backward", "dy");

@@ -95,6 +95,7 @@ public:
         std::apply([&](auto&... layer) { ((h = &layer.forward(*h, mode)), ...); }, layers_);
         return *h;
     }
+    LAYERWISE_FORWARD_NEEDS_NAMED_INPUT(scalar_type)
 
     const Matrix& backward(const Matrix& dy) {
         const Matrix* g = &dy;

@@ -7,10 +7,11 @@
 //   the rest    the elements         row-major; exactly the product of the sizes
 //
 // The file may be plain or gzip-compressed (recognised by its 0x1f 0x8b magic, whatever
-// its name). The reader trusts nothing in it: a header that claims more than
-// max_idx_bytes is refused before anything is allocated, the buffer grows only as data
-// actually arrives, and a short, overlong, empty or corrupt file is an error, never an
-// out-of-bounds read, a crash or a hang. Every failure throws DataError with a message
+// its name). The reader trusts nothing in it: a header that claims more than the caller's
+// limits (IdxLimits; at most max_idx_bytes) is refused before anything is allocated or
+// decompressed, the buffer grows only as data actually arrives, data past the header's
+// promise is refused after one small block, and a short, overlong, empty or corrupt file is
+// an error, never an out-of-bounds read, a crash or a hang. Every failure throws DataError with a message
 // that starts with the file's path. (zlib ignores non-gzip bytes after the last gzip
 // member, as gunzip does; bytes after the data inside the stream are an error.)
 #pragma once
@@ -23,7 +24,9 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <memory>
+#include <new>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -149,75 +152,124 @@ inline std::string shape_string(const std::vector<std::size_t>& shape) {
 
 }  // namespace detail
 
-/// Reads the IDX file at path (plain or gzip). expected_rank, if not 0, is the
-/// dimension count the file must have (3 for images, 1 for labels). Throws DataError.
-inline IdxArray read_idx(const std::filesystem::path& path, std::size_t expected_rank = 0) {
-    using detail::data_error;
-    detail::ByteSource src(path);
+/// What a reader accepts from an IDX header, checked before any element is read, so that
+/// a small file whose header promises gigabytes (a gzip bomb) costs nothing.
+struct IdxLimits {
+    std::uint64_t max_items = std::numeric_limits<std::uint64_t>::max();  // the first (outermost) size
+    std::uint64_t max_bytes = max_idx_bytes;  // the element data in all
+    const char* item_name = "items";          // for messages: "images", "labels"
+};
 
-    // Magic: 0x00 0x00 type rank.
-    std::uint8_t magic[4];
-    const std::size_t got_magic = src.read(magic, 4);
-    if (got_magic == 0) throw data_error(path, "empty file (an IDX file starts with a 4-byte magic number)");
-    if (got_magic < 4)
-        throw data_error(path, "truncated header: " + std::string(src.has()) + " " + std::to_string(got_magic) +
-                                   " bytes, an IDX header needs at least 4");
-    if (magic[0] != 0 || magic[1] != 0)
-        throw data_error(path, "not an IDX file: it starts with " + detail::hex_byte(magic[0]) + " " +
-                                   detail::hex_byte(magic[1]) + ", an IDX file starts with two zero bytes");
-    if (magic[2] != 0x08)
-        throw data_error(path, "unsupported element type " + detail::hex_byte(magic[2]) + " (" +
-                                   detail::idx_type_name(magic[2]) + "); only 0x08 (unsigned byte) is supported");
-    const std::size_t rank = magic[3];
-    if (rank == 0) throw data_error(path, "the header says 0 dimensions");
-    if (expected_rank != 0 && rank != expected_rank)
-        throw data_error(path, "the header says " + std::to_string(rank) + " dimensions, expected " +
-                                   std::to_string(expected_rank));
+/// An IDX file opened and its header checked; the elements are then read front to back.
+class IdxReader {
+public:
+    /// Opens path (plain or gzip) and reads its header. expected_rank, if not 0, is the
+    /// dimension count the file must have (3 for images, 1 for labels). Throws DataError.
+    IdxReader(const std::filesystem::path& path, std::size_t expected_rank = 0, IdxLimits limits = {})
+        : path_(path), src_(path) {
+        using detail::data_error;
+        std::uint8_t magic[4];  // 0x00 0x00 type rank
+        const std::size_t got_magic = src_.read(magic, 4);
+        if (got_magic == 0) throw data_error(path, "empty file (an IDX file starts with a 4-byte magic number)");
+        if (got_magic < 4)
+            throw data_error(path, "truncated header: " + std::string(src_.has()) + " " + std::to_string(got_magic) +
+                                       " bytes, an IDX header needs at least 4");
+        if (magic[0] != 0 || magic[1] != 0)
+            throw data_error(path, "not an IDX file: it starts with " + detail::hex_byte(magic[0]) + " " +
+                                       detail::hex_byte(magic[1]) + ", an IDX file starts with two zero bytes");
+        if (magic[2] != 0x08)
+            throw data_error(path, "unsupported element type " + detail::hex_byte(magic[2]) + " (" +
+                                       detail::idx_type_name(magic[2]) + "); only 0x08 (unsigned byte) is supported");
+        const std::size_t rank = magic[3];
+        if (rank == 0) throw data_error(path, "the header says 0 dimensions");
+        if (expected_rank != 0 && rank != expected_rank)
+            throw data_error(path, "the header says " + std::to_string(rank) + " dimensions, expected " +
+                                       std::to_string(expected_rank));
 
-    // Sizes: rank big-endian uint32.
-    std::vector<std::uint8_t> raw(4 * rank);
-    const std::size_t header_bytes = 4 + raw.size();
-    if (src.read(raw.data(), raw.size()) < raw.size())
-        throw data_error(path, "truncated header: an IDX header with " + std::to_string(rank) + " dimensions needs " +
-                                   std::to_string(header_bytes) + " bytes, " + src.has() + " " +
-                                   std::to_string(src.consumed()));
-    IdxArray a;
-    a.shape.resize(rank);
-    for (std::size_t i = 0; i < rank; ++i)
-        a.shape[i] = std::size_t(raw[4 * i]) << 24 | std::size_t(raw[4 * i + 1]) << 16 |
-                     std::size_t(raw[4 * i + 2]) << 8 | std::size_t(raw[4 * i + 3]);
+        std::vector<std::uint8_t> raw(4 * rank);  // sizes: rank big-endian uint32
+        header_bytes_ = 4 + raw.size();
+        if (src_.read(raw.data(), raw.size()) < raw.size())
+            throw data_error(path, "truncated header: an IDX header with " + std::to_string(rank) +
+                                       " dimensions needs " + std::to_string(header_bytes_) + " bytes, " + src_.has() +
+                                       " " + std::to_string(src_.consumed()));
+        shape_.resize(rank);
+        for (std::size_t i = 0; i < rank; ++i)
+            shape_[i] = std::size_t(raw[4 * i]) << 24 | std::size_t(raw[4 * i + 1]) << 16 |
+                        std::size_t(raw[4 * i + 2]) << 8 | std::size_t(raw[4 * i + 3]);
 
-    // The element count. Once past the limit it stops growing, so the product of
-    // 32-bit sizes never overflows and an absurd header is refused before any allocation.
-    std::uint64_t expected = 1;
-    for (std::size_t s : a.shape) expected = expected > max_idx_bytes ? expected : expected * s;
-    if (expected > max_idx_bytes)
-        throw data_error(path, "header says " + detail::shape_string(a.shape) + ": more than the limit of " +
-                                   std::to_string(max_idx_bytes) + " bytes of data; refusing to read it");
-    const std::string says = "header says " + detail::shape_string(a.shape) +
-                             (rank > 1 ? " = " + std::to_string(expected) : "") + " bytes of data, ";
-    const std::string after = " after the " + std::to_string(header_bytes) + "-byte header";
-
-    // The data, in chunks: the buffer only ever holds what the file actually delivered.
-    constexpr std::size_t chunk = std::size_t(1) << 20;
-    while (a.bytes.size() < expected) {
-        const std::size_t old = a.bytes.size();
-        const std::size_t want = std::min<std::size_t>(chunk, std::size_t(expected) - old);
-        a.bytes.resize(old + want);
-        const std::size_t got = src.read(a.bytes.data() + old, want);
-        a.bytes.resize(old + got);
-        if (got < want)
-            throw data_error(path, "truncated: " + says + src.has() + " " + std::to_string(a.bytes.size()) + after);
+        // Once past the limit the count stops growing, so the product of 32-bit sizes never
+        // overflows and an absurd header is refused before any allocation.
+        if (shape_[0] > limits.max_items)
+            throw data_error(path, "header says " + detail::shape_string(shape_) + ": more than the limit of " +
+                                       std::to_string(limits.max_items) + " " + limits.item_name +
+                                       "; refusing to read it");
+        size_ = 1;
+        for (std::size_t s : shape_) size_ = size_ > limits.max_bytes ? size_ : size_ * s;
+        if (size_ > limits.max_bytes)
+            throw data_error(path, "header says " + detail::shape_string(shape_) + ": more than the limit of " +
+                                       std::to_string(limits.max_bytes) + " bytes of data; refusing to read it");
     }
 
-    // Nothing may follow the data. Count what does (up to the limit) for the message.
-    std::uint8_t scratch[4096];
-    std::uint64_t extra = 0;
-    for (std::size_t got; extra <= max_idx_bytes && (got = src.read(scratch, sizeof scratch)) > 0;) extra += got;
-    if (extra > 0)
-        throw data_error(path, "trailing bytes: " + says + src.has() + " " +
-                                   (extra > max_idx_bytes ? "more than " : "") + std::to_string(expected + extra) +
-                                   after);
+    const std::vector<std::size_t>& shape() const { return shape_; }
+    /// The element bytes the header promises.
+    std::uint64_t size() const { return size_; }
+    /// Element bytes read so far.
+    std::uint64_t position() const { return read_; }
+
+    /// Reads the next n element bytes (at most size() - position()); a file that ends first
+    /// is a DataError ("truncated").
+    void read(std::uint8_t* dst, std::size_t n) {
+        if (n > size_ - read_) throw std::logic_error("layerwise: IdxReader::read past the header's size");
+        const std::size_t got = src_.read(dst, n);
+        read_ += got;
+        if (got < n) throw detail::data_error(path_, "truncated: " + says() + src_.has() + " " + std::to_string(read_) + after());
+    }
+
+    /// Checks that nothing follows the data. Reads at most one small block past it, so that
+    /// a stream that goes on (a gzip bomb behind an honest header) is refused at once.
+    void finish() {
+        std::uint8_t scratch[4096];
+        const std::size_t extra = src_.read(scratch, sizeof scratch);
+        if (extra > 0)
+            throw detail::data_error(path_, "trailing bytes: " + says() + src_.has() + " " +
+                                                (extra == sizeof scratch ? "more than " : "") +
+                                                std::to_string(size_ + extra) + after());
+    }
+
+private:
+    std::string says() const {
+        return "header says " + detail::shape_string(shape_) +
+               (shape_.size() > 1 ? " = " + std::to_string(size_) : "") + " bytes of data, ";
+    }
+    std::string after() const { return " after the " + std::to_string(header_bytes_) + "-byte header"; }
+
+    std::filesystem::path path_;
+    detail::ByteSource src_;
+    std::vector<std::size_t> shape_;
+    std::uint64_t size_ = 0, read_ = 0;
+    std::size_t header_bytes_ = 0;
+};
+
+/// Reads the IDX file at path (plain or gzip) whole. expected_rank, if not 0, is the
+/// dimension count the file must have (3 for images, 1 for labels). Throws DataError.
+inline IdxArray read_idx(const std::filesystem::path& path, std::size_t expected_rank = 0, IdxLimits limits = {}) {
+    IdxReader reader(path, expected_rank, limits);
+    IdxArray a;
+    a.shape = reader.shape();
+    // In chunks: the buffer only ever holds what the file actually delivered.
+    constexpr std::size_t chunk = std::size_t(1) << 20;
+    while (a.bytes.size() < reader.size()) {
+        const std::size_t old = a.bytes.size();
+        const std::size_t want = std::min<std::size_t>(chunk, std::size_t(reader.size()) - old);
+        a.bytes.resize(old + want);
+        try {
+            reader.read(a.bytes.data() + old, want);
+        } catch (...) {
+            a.bytes.resize(std::size_t(reader.position()));
+            throw;
+        }
+    }
+    reader.finish();
     return a;
 }
 

@@ -11,7 +11,9 @@
 #include "../tensor.hpp"
 #include "idx.hpp"
 
+#include <array>
 #include <cstddef>
+#include <new>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -42,17 +44,24 @@ struct Split {
     Dataset test;
 };
 
-/// Loads one IDX images file (n x 28 x 28) and its IDX labels file (n), plain or gzip.
-inline Dataset load_dataset(const std::filesystem::path& images_file, const std::filesystem::path& labels_file,
-                            std::string name) {
-    using detail::data_error;
-    const IdxArray images = read_idx(images_file, 3);
-    const IdxArray labels = read_idx(labels_file, 1);
+/// The sizes of MNIST's and Fashion-MNIST's two sets: the default limits of the loaders.
+inline constexpr std::size_t mnist_train_size = 60000, mnist_test_size = 10000;
 
-    const std::size_t n = images.shape[0];
-    if (images.shape[1] != image_side || images.shape[2] != image_side)
-        throw data_error(images_file, "images are " + std::to_string(images.shape[1]) + " x " +
-                                          std::to_string(images.shape[2]) + " pixels, expected 28 x 28");
+/// Loads one IDX images file (n x 28 x 28) and its IDX labels file (n), plain or gzip, with
+/// at most max_items samples: a header that promises more is refused before anything is
+/// read. The pixels are converted to floats as they arrive, in small blocks, so the file's
+/// bytes and the float matrix are never held at the same time; memory is the matrix,
+/// n x 784 x 4 bytes (188 MB for 60,000 images).
+inline Dataset load_dataset(const std::filesystem::path& images_file, const std::filesystem::path& labels_file,
+                            std::string name, std::size_t max_items = mnist_train_size) {
+    using detail::data_error;
+    IdxReader images(images_file, 3, {max_items, std::uint64_t(max_items) * image_pixels, "images"});  // the header
+    const IdxArray labels = read_idx(labels_file, 1, {max_items, max_items, "labels"});
+
+    const std::size_t n = images.shape()[0];
+    if (images.shape()[1] != image_side || images.shape()[2] != image_side)
+        throw data_error(images_file, "images are " + std::to_string(images.shape()[1]) + " x " +
+                                          std::to_string(images.shape()[2]) + " pixels, expected 28 x 28");
     if (n == 0) throw data_error(images_file, "contains no images");
     if (labels.shape[0] != n)
         throw data_error(labels_file, std::to_string(labels.shape[0]) + " labels, but " + images_file.string() +
@@ -68,32 +77,45 @@ inline Dataset load_dataset(const std::filesystem::path& images_file, const std:
                                               " is outside 0..9");
         d.labels[i] = label;
     }
-    d.images = zeros<float>(n, image_pixels);
+    try {
+        d.images = zeros<float>(n, image_pixels);
+    } catch (const std::bad_alloc&) {
+        throw data_error(images_file, "not enough memory for " + std::to_string(n) + " images (" +
+                                          std::to_string(n * image_pixels * sizeof(float) >> 20) + " MB as floats)");
+    }
     float* pixels = d.images.data();  // (n * 784), row-major, the same order as the file
-    for (std::size_t k = 0; k < n * image_pixels; ++k) pixels[k] = float(images.bytes[k]) / 255.0f;
+    std::array<std::uint8_t, 64 * image_pixels> block;
+    for (std::size_t done = 0; done < n * image_pixels;) {
+        const std::size_t k = std::min(block.size(), n * image_pixels - done);
+        images.read(block.data(), k);
+        for (std::size_t j = 0; j < k; ++j) pixels[done + j] = float(block[j]) / 255.0f;
+        done += k;
+    }
+    images.finish();
     return d;
 }
 
 namespace detail {
 
-// dir/base if it exists, else dir/base.gz if that exists; else a DataError with the hint.
-inline std::filesystem::path find_idx_file(const std::filesystem::path& dir, const std::string& base,
-                                           const std::string& hint) {
-    const std::filesystem::path plain = dir / base, gz = dir / (base + ".gz");
-    if (std::filesystem::exists(plain)) return plain;
-    if (std::filesystem::exists(gz)) return gz;
-    throw data_error(plain, "not found (nor " + base + ".gz); " + hint);
-}
-
-// The four standard files in dir; name is the data set's ("mnist"), hint says where to get them.
+// The four standard files in dir, plain or .gz; name is the data set's ("mnist"), hint says
+// where to get them. Every missing file is named in one error.
 inline Split load_split(const std::filesystem::path& dir, const std::string& name, const std::string& hint) {
     if (!std::filesystem::is_directory(dir))
         throw data_error(dir, std::string(std::filesystem::exists(dir) ? "not a directory" : "no such directory") +
                                   "; " + hint);
-    const auto file = [&](const char* base) { return find_idx_file(dir, base, hint); };
+    const char* bases[] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                           "t10k-labels-idx1-ubyte"};
+    std::filesystem::path files[4];
+    std::string missing;
+    for (int k = 0; k < 4; ++k) {
+        const std::filesystem::path plain = dir / bases[k], gz = dir / (std::string(bases[k]) + ".gz");
+        files[k] = std::filesystem::exists(plain) ? plain : gz;
+        if (!std::filesystem::exists(files[k])) missing += (missing.empty() ? "" : ", ") + std::string(bases[k]);
+    }
+    if (!missing.empty()) throw data_error(dir, "missing " + missing + " (plain or .gz); " + hint);
     Split s;
-    s.train = load_dataset(file("train-images-idx3-ubyte"), file("train-labels-idx1-ubyte"), name + "/train");
-    s.test = load_dataset(file("t10k-images-idx3-ubyte"), file("t10k-labels-idx1-ubyte"), name + "/test");
+    s.train = load_dataset(files[0], files[1], name + "/train", mnist_train_size);
+    s.test = load_dataset(files[2], files[3], name + "/test", mnist_test_size);
     return s;
 }
 

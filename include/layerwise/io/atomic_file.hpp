@@ -7,6 +7,8 @@
 // for text.
 #pragma once
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -16,6 +18,9 @@
 #include <unistd.h>
 
 namespace layerwise::io {
+
+/// The OS's reason for the last failed call (errno), for messages.
+inline std::string os_reason() { return errno ? std::strerror(errno) : "unknown error"; }
 
 inline std::filesystem::path temporary_sibling(const std::filesystem::path& file) {
     return file.string() + ".tmp-" + std::to_string(::getpid());
@@ -46,13 +51,14 @@ template <class Write>
 /// Writes contents to file atomically; throws std::runtime_error naming the file on failure.
 inline void write_file_atomically(const std::filesystem::path& file, std::string_view contents) {
     const std::error_code ec = replace_atomically(file, [&](const std::filesystem::path& tmp) {
+        errno = 0;
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out) throw std::runtime_error(file.string() + ": cannot create " + tmp.string());
+        if (!out) throw std::runtime_error(file.string() + ": cannot create " + tmp.string() + ": " + os_reason());
         out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
         out.flush();
-        if (!out) throw std::runtime_error(file.string() + ": write failed");
+        if (!out) throw std::runtime_error(file.string() + ": write failed: " + os_reason());
     });
-    if (ec) throw std::runtime_error(file.string() + ": cannot rename the temporary file into place");
+    if (ec) throw std::runtime_error(file.string() + ": cannot rename the temporary file into place: " + ec.message());
 }
 
 }  // namespace layerwise::io

@@ -72,7 +72,7 @@ std::string signature(Net& net) {
         const std::string name(li.name);
         body += "layer " + std::to_string(li.index) + ": " + name + " (" + std::string(li.keras_class) +
                 "), output width " + (li.out_width == any_width ? std::string("any") : std::to_string(li.out_width)) + "\n";
-        layer.visit_parameters([&](std::string_view kind, auto& value, auto&, bool) {
+        layer.visit_parameters([&](std::string_view kind, auto& value, auto&, bool, auto...) {
             body += "  " + name + "/" + std::string(kind) + " " + shape_text(shape_of(value)) + "\n";
             parameters += value.size();
         });

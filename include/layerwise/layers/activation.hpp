@@ -59,6 +59,7 @@ public:
     static constexpr std::string_view function_name = Fn::name;
 
     const Matrix<T>& forward(const Matrix<T>& x, Mode /*mode*/) {
+        require_rows(x, Fn::name);
         ensure_shape(y_, x.shape(0), x.shape(1));
         const T* in = x.data();
         T* out = y_.data();

@@ -64,6 +64,11 @@ public:
             throw std::invalid_argument("layerwise: BatchNorm<" + std::to_string(N) + ">: input has " +
                                         std::to_string(x.shape(1)) + " columns, expected " + std::to_string(N));
         const std::size_t B = x.shape(0);
+        require_rows(x, "BatchNorm");
+        if (mode == Mode::train && B < 2)
+            throw std::invalid_argument("layerwise: BatchNorm<" + std::to_string(N) +
+                                        ">: train mode needs a batch of at least 2 rows, got 1 (the batch variance "
+                                        "of one sample is 0, so every output would be beta)");
         mode_ = mode;
         x_ = &x;
         ensure_shape(y_, B, N);
@@ -97,6 +102,7 @@ public:
         });
         return y_;
     }
+    LAYERWISE_FORWARD_NEEDS_NAMED_INPUT(T)
 
     const Matrix<T>& backward(const Matrix<T>& dy) {
         if (x_ == nullptr) throw std::logic_error("layerwise: BatchNorm: backward called before forward");
@@ -125,12 +131,15 @@ public:
         return dx_;
     }
 
+    /// Drops the reference to the last input (see Dense::forget_input).
+    void forget_input() { x_ = nullptr; }
+
     template <class F>
     void visit_parameters(F&& f) {
-        f("gamma", gamma, dgamma, true);
-        f("beta", beta, dbeta, true);
-        f("moving_mean", moving_mean, no_gradient_, false);
-        f("moving_variance", moving_variance, no_gradient_, false);
+        f("gamma", gamma, dgamma, true, Initializer::ones);
+        f("beta", beta, dbeta, true, Initializer::zeros);
+        f("moving_mean", moving_mean, no_gradient_, false, Initializer::zeros);
+        f("moving_variance", moving_variance, no_gradient_, false, Initializer::ones);
     }
 
     /// The batch statistics of the last train-mode forward: mean (N) and biased variance (N).

@@ -35,6 +35,7 @@ public:
     Vector<T> db = zeros<T>(Out);      // db: (Out)
 
     const Matrix<T>& forward(const Matrix<T>& x, Mode /*mode*/) {
+        require_rows(x, "Dense");
         if (x.shape(1) != In)
             throw std::invalid_argument("layerwise: Dense<" + std::to_string(In) + ", " + std::to_string(Out) +
                                         ">: input has " + std::to_string(x.shape(1)) + " columns, expected " +
@@ -49,6 +50,7 @@ public:
         });
         return y_;
     }
+    LAYERWISE_FORWARD_NEEDS_NAMED_INPUT(T)
 
     const Matrix<T>& backward(const Matrix<T>& dy) {
         backward(dy, parameters_only);
@@ -70,10 +72,14 @@ public:
         std::copy(sums.begin(), sums.end(), db.data());
     }
 
+    /// Drops the reference to the last input (its owner is about to destroy it); backward
+    /// then throws until the next forward.
+    void forget_input() { x_ = nullptr; }
+
     template <class F>
     void visit_parameters(F&& f) {
-        f("kernel", W, dW, true);
-        f("bias", b, db, true);
+        f("kernel", W, dW, true, Initializer::kernel);
+        f("bias", b, db, true, Initializer::zeros);
     }
 
     /// The output of the last forward and the input gradient of the last backward,

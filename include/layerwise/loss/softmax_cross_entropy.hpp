@@ -28,6 +28,7 @@ public:
     /// The mean loss over the batch. logits: (B x C), labels: B class indices in [0, C).
     T forward(const Matrix<T>& logits, std::span<const int> labels) {
         const std::size_t B = logits.shape(0), C = logits.shape(1);
+        require_rows(logits, "SoftmaxCrossEntropy");
         if (labels.size() != B)
             throw std::invalid_argument("layerwise: SoftmaxCrossEntropy: " + std::to_string(B) + " rows of logits but " +
                                         std::to_string(labels.size()) + " labels");

@@ -129,6 +129,7 @@ Evaluation evaluate(Net& net, const Samples<typename Net::scalar_type>& data, st
         total += double(loss.forward(net.forward(x, Mode::inference), data.y.subspan(first, rows))) * double(rows);
         correct += double(loss.correct());
     }
+    forget_inputs(net);  // x, the layers' last input, dies here
     return {total / double(n), correct / double(n)};
 }
 
@@ -172,6 +173,7 @@ History fit(Net& net, Optimizer& optimizer, const Samples<typename Net::scalar_t
             if (!bad.empty()) {
                 history.divergence = Divergence{epoch, s + 1, bad};
                 progress.diverged(*history.divergence);
+                forget_inputs(net);  // the batch buffers die here
                 return history;
             }
             optimizer.step(net);
@@ -193,6 +195,7 @@ History fit(Net& net, Optimizer& optimizer, const Samples<typename Net::scalar_t
         if (!std::isfinite(val.loss)) {
             history.divergence = Divergence{epoch, steps, "validation loss is not finite"};
             progress.diverged(*history.divergence);
+            forget_inputs(net);
             return history;
         }
         history.epochs.push_back(record);

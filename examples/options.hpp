@@ -1,0 +1,80 @@
+// examples/options.hpp — command-line checks shared by train_mnist and gradient_study. Every
+// option is checked while the command line is parsed, before any data is read or any folder
+// is created, and each message names the option, the value and what is allowed, in words.
+#pragma once
+
+#include "seed_networks.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <charconv>
+#include <filesystem>
+#include <initializer_list>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+namespace layerwise::seed {
+
+/// A whole number of at least `min` (and at most `max`, if given): "must be a whole number
+/// of at least 1, not '-1'", "must be a whole number from 1 to 8, not '9'".
+inline CLI::Validator whole_number(long long min, long long max = std::numeric_limits<long long>::max()) {
+    const bool bounded = max != std::numeric_limits<long long>::max();
+    const std::string allowed =
+        bounded ? "from " + std::to_string(min) + " to " + std::to_string(max) : "of at least " + std::to_string(min);
+    return CLI::Validator(
+        [min, max, allowed](std::string& s) -> std::string {
+            long long v = 0;
+            const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+            if (ec == std::errc() && end == s.data() + s.size() && v >= min && v <= max) return "";
+            return "must be a whole number " + allowed + ", not '" + s + "'";
+        },
+        bounded ? std::to_string(min) + ".." + std::to_string(max) : ">= " + std::to_string(min));
+}
+
+/// One of the depths compiled into the programs.
+inline CLI::Validator compiled_depth() {
+    return CLI::Validator(
+        [](std::string& s) -> std::string {
+            try {
+                std::size_t used = 0;
+                const unsigned long d = std::stoul(s, &used);
+                if (used == s.size()) {
+                    check_depth(d, "depth");
+                    return "";
+                }
+            } catch (const std::invalid_argument& e) {
+                if (std::string(e.what()).starts_with("depth")) return e.what();
+            } catch (const std::exception&) {
+            }
+            return "depth '" + s + "' is not a whole number (available: " + available_depths() + ")";
+        },
+        "DEPTH");
+}
+
+/// Checks, before anything is written, that the folder `out` can be created or used and that
+/// none of `files` inside it is in the way (a directory where a result file goes). Throws
+/// std::invalid_argument starting with "--out <path>:".
+inline void check_output_folder(const std::filesystem::path& out, std::initializer_list<const char*> files) {
+    namespace fs = std::filesystem;
+    const std::string who = "--out " + out.string() + ": ";
+    std::error_code ec;
+    if (fs::exists(out, ec)) {
+        if (!fs::is_directory(out, ec)) throw std::invalid_argument(who + "exists and is not a directory");
+        for (const char* f : files)
+            if (fs::exists(out / f, ec) && !fs::is_regular_file(out / f, ec))
+                throw std::invalid_argument(who + (out / f).string() +
+                                            " exists and is not a regular file, so the result could not be written there");
+        return;
+    }
+    for (fs::path p = out.parent_path(); !p.empty(); p = p.parent_path()) {  // the first ancestor that exists
+        if (fs::exists(p, ec)) {
+            if (!fs::is_directory(p, ec))
+                throw std::invalid_argument(who + "cannot be created: " + p.string() + " is not a directory");
+            break;
+        }
+        if (p == p.parent_path()) break;
+    }
+}
+
+}  // namespace layerwise::seed

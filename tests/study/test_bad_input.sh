@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Bad command lines and bad places to write, for train_mnist and gradient_study: each is
+# refused before any data is read or any folder is created, with a message that names the
+# option or file and the reason, a non-zero exit code, and nothing already written is lost.
+# usage: test_bad_input.sh TRAIN_MNIST GRADIENT_STUDY SOURCE_DIR WORK_DIR
+set -euo pipefail
+train=$1 study=$2 src=$3 work=$4
+rm -rf "$work" && mkdir -p "$work"
+/usr/bin/python3 "$src/tests/study/make_idx.py" "$work/data" 300 100
+fail() { echo "FAILED: $*" >&2; exit 1; }
+
+# refused WHAT EXPECTED_TEXT... -- COMMAND...: COMMAND exits non-zero and its stderr holds every text.
+refused() {
+  local what=$1; shift
+  local texts=()
+  while [ "$1" != -- ]; do texts+=("$1"); shift; done
+  shift
+  if "$@" > "$work/out.log" 2> "$work/err.log"; then fail "$what: accepted: $*"; fi
+  for t in "${texts[@]}"; do
+    grep -qF -- "$t" "$work/err.log" || fail "$what: the message lacks '$t': $(cat "$work/err.log")"
+  done
+}
+opts=(--epochs 1 --batch 32)
+quick=(--data "$work/data" "${opts[@]}")
+
+for prog in "$train" "$study"; do
+  name=$(basename "$prog")
+  depth_opt=--depth; [ "$name" = gradient_study ] && depth_opt=--depths
+  refused "$name $depth_opt 13" "13 is not compiled in (available: 10, 15" -- "$prog" "${quick[@]}" "$depth_opt" 13 --out "$work/d13"
+  [ ! -e "$work/d13" ] || fail "$name $depth_opt 13 created its --out folder"
+  refused "$name --batch 0" "--batch" "must be a whole number of at least 2, not '0'" -- "$prog" "${quick[@]}" --batch 0 --out "$work/b0"
+  refused "$name --epochs -1" "--epochs" "must be a whole number of at least 1, not '-1'" -- "$prog" "${quick[@]}" --epochs -1 --out "$work/e1"
+  [ ! -e "$work/b0" ] && [ ! -e "$work/e1" ] || fail "$name created an --out folder for a refused option"
+
+  # --out under a regular file
+  touch "$work/plainfile"
+  refused "$name --out under a file" "--out $work/plainfile/run: cannot be created: $work/plainfile is not a directory" \
+    -- "$prog" "${quick[@]}" --out "$work/plainfile/run"
+
+  # both training files missing: both are named, whatever the order of evaluation
+  mkdir -p "$work/half" && cp "$work/data"/t10k-* "$work/half/"
+  refused "$name with two files missing" "missing train-images-idx3-ubyte, train-labels-idx1-ubyte" \
+    -- "$prog" "${opts[@]}" --data "$work/half" --out "$work/half-out"
+done
+
+# train_mnist: an existing directory named model.npz where the model goes, next to an earlier
+# history.csv: refused before training, and the earlier file is kept as it was.
+mkdir -p "$work/earlier/model.npz"
+echo "an earlier run's history" > "$work/earlier/history.csv"
+refused "train_mnist into a folder whose model.npz is a directory" \
+  "--out $work/earlier: $work/earlier/model.npz exists and is not a regular file" \
+  -- "$train" "${quick[@]}" --out "$work/earlier"
+[ "$(cat "$work/earlier/history.csv")" = "an earlier run's history" ] || fail "the earlier history.csv was changed"
+
+# gradient_study: a finished study is left alone by a refused rerun, and --out that is a file is refused
+"$study" "${quick[@]}" --configs bn --depths 10 --out "$work/study" > /dev/null
+stamp=$(stat -c %Y.%N "$work/study/bn-d10-s1/run.json")
+refused "gradient_study --jobs 99" "--jobs" "must be a whole number from 1 to" -- "$study" "${quick[@]}" --jobs 99 --out "$work/study"
+refused "gradient_study --configs" "unknown config 'bm'" -- "$study" "${quick[@]}" --configs bm --out "$work/study"
+[ "$(stat -c %Y.%N "$work/study/bn-d10-s1/run.json")" = "$stamp" ] || fail "a refused rerun touched the finished study"
+refused "gradient_study --out a file" "--out $work/plainfile: exists and is not a directory" \
+  -- "$study" "${quick[@]}" --configs bn --depths 10 --out "$work/plainfile"
+echo "bad input: every case refused by name and reason, before anything was read or written"
