@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what layerwise needs from Debian's packages, and only what is missing.
 # Idempotent: a second run installs nothing and calls apt-get not at all.
-#   scripts/setup.sh            the build, the tests and the examples
-#   scripts/setup.sh --bench    and PyTorch, for scripts/run_benchmarks.py
+#   scripts/setup.sh            the build, the tests (PyTorch too, for crosscheck.torch) and the examples
+#   scripts/setup.sh --bench    the same (PyTorch, for scripts/run_benchmarks.py, is in the default list)
+#   scripts/setup.sh --fuzz     and clang with libFuzzer, for scripts/fuzz.sh
+#   scripts/setup.sh --tsan     and clang with its ThreadSanitizer runtime, for scripts/tsan.sh
 set -euo pipefail
 source "$(dirname "$0")/lib/apt_install.sh"
 
@@ -11,11 +13,19 @@ packages=(
   libxtensor-dev libxtensor-blas-dev libxsimd-dev xtl-dev libopenblas-dev
   doctest-dev libcli11-dev zlib1g-dev libzip-dev
   python3 python3-numpy python3-matplotlib python3-protobuf libbenchmark-dev
+  python3-torch  # the reference of scripts/torch_crosscheck.py (ctest crosscheck.torch) and of the benchmarks
   dataset-fashion-mnist
 )
 
-# --bench: also what the benchmark runner compares against (PyTorch, from Debian).
-[ "${1:-}" = --bench ] && packages+=(python3-torch)
+# --bench: nothing more (PyTorch, which the benchmark runner compares against, is in the list above).
+# --fuzz, --tsan: clang 14 and its runtimes (libFuzzer, ASan, UBSan, TSan), in libclang-rt-14-dev.
+for flag in "$@"; do
+  case $flag in
+    --bench) ;;
+    --fuzz | --tsan) packages+=(clang libclang-rt-14-dev) ;;
+    *) echo "setup: unknown option $flag" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do
