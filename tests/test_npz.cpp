@@ -388,3 +388,9 @@ with np.load(sys.argv[1]) as f:  # allow_pickle=False, numpy's default
     CHECK(keys == expected_keys);
     CHECK(keys.count("batch_normalization_1/moving_mean") == 1);
 }
+
+TEST_CASE("bytes from a file reach messages escaped and cut: no control characters, no megabyte lines") {
+    CHECK(layerwise::io::printable_bytes(std::string("<f4\x93NUMPY\n", 10)) == "<f4\\x93NUMPY\\x0a");
+    CHECK(layerwise::io::printable_bytes(std::string(100, 'a')) == std::string(60, 'a') + "...");
+    CHECK(layerwise::io::printable_bytes("a\\b") == "a\\x5cb");  // a backslash cannot fake an escape
+}

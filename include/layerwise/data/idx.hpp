@@ -203,11 +203,13 @@ public:
             throw data_error(path, "header says " + detail::shape_string(shape_) + ": more than the limit of " +
                                        std::to_string(limits.max_items) + " " + limits.item_name +
                                        "; refusing to read it");
+        // max_bytes is capped at max_idx_bytes (2^31): then size_ * s < 2^31 * 2^32 never overflows.
+        const std::uint64_t max_bytes = std::min(limits.max_bytes, max_idx_bytes);
         size_ = 1;
-        for (std::size_t s : shape_) size_ = size_ > limits.max_bytes ? size_ : size_ * s;
-        if (size_ > limits.max_bytes)
+        for (std::size_t s : shape_) size_ = size_ > max_bytes ? size_ : size_ * s;
+        if (size_ > max_bytes)
             throw data_error(path, "header says " + detail::shape_string(shape_) + ": more than the limit of " +
-                                       std::to_string(limits.max_bytes) + " bytes of data; refusing to read it");
+                                       std::to_string(max_bytes) + " bytes of data; refusing to read it");
     }
 
     const std::vector<std::size_t>& shape() const { return shape_; }

@@ -34,6 +34,25 @@ static_assert(std::numeric_limits<float>::is_iec559 && std::numeric_limits<doubl
 using Shape = std::vector<std::size_t>;
 
 /// NumPy's spelling of element type T ("descr"); empty for types .npy files do not hold here.
+/// Untrusted bytes from a file, made safe for a message: at most 60 of them, each byte that
+/// is not printable ASCII written as \xNN, and "..." when cut.
+inline std::string printable_bytes(std::string_view bytes, std::size_t max = 60) {
+    std::string out;
+    for (std::size_t i = 0; i < bytes.size() && i < max; ++i) {
+        const unsigned char c = static_cast<unsigned char>(bytes[i]);
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            out += char(c);
+        } else {
+            static constexpr char hex[] = "0123456789abcdef";
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    if (bytes.size() > max) out += "...";
+    return out;
+}
+
 template <class T>
 inline constexpr std::string_view npy_descr{};
 template <>
@@ -110,7 +129,7 @@ public:
                 a.shape = tuple();
                 shape = true;
             } else {
-                fail("unknown key '" + key + "'");
+                fail("unknown key '" + io::printable_bytes(key) + "'");
             }
             if (!accept(',')) {
                 expect('}');
@@ -213,7 +232,7 @@ template <class T>
 void require_dtype(const NpyArray& a, std::string_view where) {
     const std::string prefix = std::string(where) + ": ";
     if (a.descr != npy_descr<T>)
-        throw CheckpointError(prefix + "dtype '" + a.descr + "', expected '" + std::string(npy_descr<T>) + "'");
+        throw CheckpointError(prefix + "dtype '" + printable_bytes(a.descr) + "', expected '" + std::string(npy_descr<T>) + "'");
     if (a.fortran_order) throw CheckpointError(prefix + "stored in Fortran order, expected C order");
     const std::size_t count = element_count(a.shape);
     if (a.data.size() % sizeof(T) != 0 || a.data.size() / sizeof(T) != count)

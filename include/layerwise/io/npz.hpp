@@ -103,14 +103,14 @@ inline void require_same_signature(std::string_view saved, std::string_view ours
     const std::vector<std::string_view> a = split_lines(saved), b = split_lines(ours);
     if (a.empty() || !a[0].starts_with(prefix))
         throw CheckpointError(file + ": " + std::string(signature_member) + ": not a layerwise network signature");
-    std::string message = file + ": saved network has " + std::string(a[0].substr(prefix.size())) +
+    std::string message = file + ": saved network has " + printable_bytes(a[0].substr(prefix.size()), 120) +
                           ", this one has " + std::string(b[0].substr(prefix.size()));
     std::size_t i = 1;
     while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
     auto line = [](const std::vector<std::string_view>& lines, std::size_t k) {
         if (k >= lines.size()) return std::string("(end)");
         const std::string_view s = lines[k];
-        return std::string(s.substr(std::min(s.find_first_not_of(' '), s.size())));
+        return printable_bytes(s.substr(std::min(s.find_first_not_of(' '), s.size())), 120);
     };
     if (i < a.size() || i < b.size())
         message += "; first difference: saved \"" + line(a, i) + "\", this one \"" + line(b, i) + "\"";
