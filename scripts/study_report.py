@@ -118,11 +118,30 @@ def ordered_settings(runs):
     return [s for s in SETTING_ORDER if s in present] + sorted(present - set(SETTING_ORDER))
 
 
+def without_batchnorm(setting):
+    """What a setting is for a network without BatchNorm: gradient_study drops the BatchNorm parts
+    (debias, momentum) of a plain net's setting, so keras2.1 is eps_outside there and debias is tf2."""
+    parts = []
+    for p in setting.split("+"):
+        if p == "keras2.1":
+            parts.append("eps_outside")
+        elif p != "debias" and not p.startswith("bnmom") and p != "tf2":
+            parts.append(p)
+    return "+".join(parts) or "tf2"
+
+
+def applies(run, setting):
+    if run["meta"]["config"] == "plain":
+        return without_batchnorm(run["setting"]) == without_batchnorm(setting)
+    return run["setting"] == setting
+
+
 def by_cell(runs, setting):
-    """{config: {depth: [runs, by seed]}} for one setting."""
+    """{config: {depth: [runs, by seed]}} for one setting (a plain net's runs under their
+    BatchNorm-free equivalent)."""
     g = defaultdict(lambda: defaultdict(list))
     for r in sorted(runs, key=lambda r: r["meta"]["seed"]):
-        if r["setting"] == setting:
+        if applies(r, setting):
             g[r["meta"]["config"]][r["meta"]["depth"]].append(r)
     return g
 
@@ -192,7 +211,7 @@ def figure_accuracy_vs_depth(runs, settings, out):
 def first_seed_runs(runs, setting):
     """The runs of `setting` with the lowest seed of the study: what the per-run figures show."""
     seed = min(r["meta"]["seed"] for r in runs)
-    return [r for r in runs if r["setting"] == setting and r["meta"]["seed"] == seed]
+    return [r for r in runs if applies(r, setting) and r["meta"]["seed"] == seed]
 
 
 def figure_curves_grid(runs, setting, out):
@@ -441,10 +460,15 @@ def why_section(runs, settings):
     deep = sorted({r["meta"]["depth"] for r in runs if r["meta"]["depth"] >= 25})
     for c in CONFIGS:
         rows = []
+        shown = set()
         for setting in settings:
             g = by_cell(runs, setting).get(c, {})
             if not any(d in g for d in deep):
                 continue
+            if c == "plain":  # the same runs under another name: shown once
+                if without_batchnorm(setting) in shown:
+                    continue
+                shown.add(without_batchnorm(setting))
             cells = []
             for d in deep:
                 rs = g.get(d, [])
@@ -462,6 +486,9 @@ def why_section(runs, settings):
             seed_row = " | ".join(f"{SEED_FIGURE[c].get(d, float('nan')):.2f}" for d in deep)
             lines += [f"### {c}: {LABELS[c]}", "", "| setting | " + " | ".join(f"d{d}" for d in deep) + " |",
                       "|---|" + "---|" * len(deep)] + rows + [f"| seed (Keras) val | {seed_row} |", ""]
+            if c == "plain":
+                lines += ["Without BatchNorm, `debias` and the momentum change nothing and `keras2.1` is "
+                          "`eps_outside`: each is shown once, under its first name.", ""]
     lines += ["### Verdict", ""] + verdict(runs, settings) + [""]
     return lines
 
@@ -490,7 +517,7 @@ def verdict(runs, settings):
             f"{s} {d}" for s, d in found) + ". "
         text += (f"Reproduced (dead from 25 or earlier) by: {', '.join(reproduces)}." if reproduces
                  else "No setting tested makes it die as early as the seed's depth 25.")
-    missing = [s for s in settings if "plain" not in by_cell(runs, s)]
+    missing = [s for s in settings if "plain" not in by_cell(runs, s) and without_batchnorm(s) == s]
     if missing:
         text += f" (Settings without plain runs: {', '.join(missing)}.)"
     out.append(text)
