@@ -327,6 +327,18 @@ def bn_stats(run):
     return _read_csv_cached(os.path.join(run["dir"], "bn_stats.csv"))
 
 
+def distinct_for(config, settings):
+    """The settings that give different runs for config: for a plain net, one per BatchNorm-free form."""
+    if config != "plain":
+        return settings
+    seen, out = set(), []
+    for s in settings:
+        if without_batchnorm(s) not in seen:
+            seen.add(without_batchnorm(s))
+            out.append(s)
+    return out
+
+
 def figure_gap(runs, settings, config, out):
     """Left: the train/inference gap against depth per setting. Right: the per-layer BatchNorm
     mismatch of the deepest run (first seed, first setting) at init, epoch 1 and the last epoch."""
@@ -334,6 +346,8 @@ def figure_gap(runs, settings, config, out):
     rng = np.random.default_rng(1)
     cmap = plt.get_cmap("tab10")
     for k, setting in enumerate(settings):
+        if setting not in distinct_for(config, settings):
+            continue
         g = by_cell(runs, setting).get(config, {})
         depths = sorted(g)
         if not depths:
@@ -381,6 +395,8 @@ def figure_why(runs, settings, out):
     cmap = plt.get_cmap("tab10")
     for ax, c in zip(axes[0], configs):
         for k, setting in enumerate(settings):
+            if setting not in distinct_for(c, settings):
+                continue
             g = by_cell(runs, setting).get(c, {})
             depths = [d for d in sorted(g) if d >= 25]
             if not depths:
