@@ -195,8 +195,7 @@ History fit(Net& net, Optimizer& optimizer, const Samples<typename Net::scalar_t
         if (!std::isfinite(val.loss)) {
             history.divergence = Divergence{epoch, steps, "validation loss is not finite"};
             progress.diverged(*history.divergence);
-            forget_inputs(net);
-            return history;
+            return history;  // (evaluate has already made the layers forget its buffers)
         }
         history.epochs.push_back(record);
         progress.end_epoch(record);
