@@ -153,6 +153,24 @@ TEST_CASE("save then load gives bit-identical parameters and outputs") {
     CHECK(bytes_of(loaded->forward(x, Mode::inference)) == expected);
 }
 
+TEST_CASE("the same parameters saved at different times and in different time zones give the same bytes") {
+    TempDir dir("npz");
+    auto net = trained<Net>(7);
+    io::save_npz(*net, dir / "first.npz");
+    // zip members carry a date with a resolution of 2 seconds: a save stamped with the
+    // current time would differ after this pause
+    ::sleep(2);
+    const char* old_tz = std::getenv("TZ");
+    const std::string restore = old_tz ? old_tz : "";
+    ::setenv("TZ", "Pacific/Kiritimati", 1);  // UTC+14
+    ::tzset();
+    io::save_npz(*net, dir / "second.npz");
+    if (old_tz) ::setenv("TZ", restore.c_str(), 1);
+    else ::unsetenv("TZ");
+    ::tzset();
+    CHECK(read_file(dir / "first.npz") == read_file(dir / "second.npz"));
+}
+
 TEST_CASE("save then load in double, through a residual network") {
     using Skip = seed::SkipMlp<3>::rebind<double>;
     TempDir dir("npz");

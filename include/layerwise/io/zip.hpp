@@ -12,6 +12,7 @@
 #include <zip.h>
 
 #include <cstddef>
+#include <ctime>
 #include <deque>
 #include <filesystem>
 #include <memory>
@@ -59,6 +60,8 @@ public:
         }
         if (zip_set_file_compression(archive_, static_cast<zip_uint64_t>(index), ZIP_CM_STORE, 0) < 0)
             fail("cannot store " + name);
+        if (zip_file_set_mtime(archive_, static_cast<zip_uint64_t>(index), member_time(), 0) < 0)
+            fail("cannot date " + name);
     }
 
     /// Writes the archive and closes it (libzip writes a temporary file and renames it to `file`).
@@ -68,6 +71,17 @@ public:
     }
 
 private:
+    /// Every member is dated 1980-01-01 00:00 (the zip format's first day) instead of now, so
+    /// the same parameters give the same bytes: same seed, same file. The zip format stores
+    /// local time, so the date is made from local time too and reads the same in every zone.
+    static std::time_t member_time() {
+        std::tm day{};
+        day.tm_year = 80;
+        day.tm_mday = 1;
+        day.tm_isdst = -1;
+        return std::mktime(&day);
+    }
+
     [[noreturn]] void fail(const std::string& what) const {
         throw CheckpointError(file_.string() + ": " + what + ": " + zip_strerror(archive_));
     }
