@@ -6,6 +6,7 @@
 // Defaults (Keras): lr 1e-3, beta1 0.9, beta2 0.999, eps 1e-7.
 #pragma once
 
+#include "elementwise.hpp"
 #include "optimizer_state.hpp"
 
 #include <cmath>
@@ -33,11 +34,15 @@ public:
         state_.for_each_trainable(net, [=](T* p, const T* g, std::size_t n, std::array<T*, 2> s) {
             T* m = s[0];
             T* v = s[1];
-            for (std::size_t k = 0; k < n; ++k) {
-                m[k] = b1 * m[k] + (T(1) - b1) * g[k];
-                v[k] = b2 * v[k] + (T(1) - b2) * g[k] * g[k];
-                p[k] -= alpha * m[k] / (std::sqrt(v[k]) + eps);
-            }
+            for_each_pack<T>(n, [&](std::size_t k, auto lanes) {
+                using L = decltype(lanes);
+                const auto gk = L::load(g + k);
+                const auto mk = b1 * L::load(m + k) + (T(1) - b1) * gk;       // m = b1 m + (1 - b1) g
+                const auto vk = b2 * L::load(v + k) + (T(1) - b2) * gk * gk;  // v = b2 v + (1 - b2) g^2
+                L::store(m + k, mk);
+                L::store(v + k, vk);
+                L::store(p + k, L::load(p + k) - alpha * mk / (lane_sqrt(vk) + eps));  // p -= alpha m / (sqrt(v) + eps)
+            });
         });
     }
 

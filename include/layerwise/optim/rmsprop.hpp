@@ -6,6 +6,7 @@
 // Defaults: lr 1e-3, rho 0.9, eps 1e-7.
 #pragma once
 
+#include "elementwise.hpp"
 #include "numerics.hpp"
 #include "optimizer_state.hpp"
 
@@ -27,14 +28,20 @@ public:
     template <class Net>
     void step(Net& net) {
         const bool inside = epsilon_placement == RMSpropEpsilon::inside;
-        const T lr = learning_rate, r = rho, eps = epsilon;  // locals: stores to p cannot change them
+        const T lr = learning_rate, r = rho;  // locals: stores to p cannot change them
+        // epsilon goes inside the root or after it; the other place gets an exact 0
+        // (a >= 0, so a + 0 == a and sqrt(a) + 0 == sqrt(a) to the bit), and the loop has no branch
+        const T eps_in = inside ? epsilon : T(0), eps_out = inside ? T(0) : epsilon;
         state_.for_each_trainable(net, [=](T* p, const T* g, std::size_t n, std::array<T*, 1> s) {
             T* a = s[0];
-            for (std::size_t k = 0; k < n; ++k) {
-                a[k] = r * a[k] + (T(1) - r) * g[k] * g[k];
-                const T denom = inside ? std::sqrt(a[k] + eps) : std::sqrt(a[k]) + eps;
-                p[k] -= lr * g[k] / denom;
-            }
+            for_each_pack<T>(n, [&](std::size_t k, auto lanes) {
+                using L = decltype(lanes);
+                const auto gk = L::load(g + k);
+                const auto ak = r * L::load(a + k) + (T(1) - r) * gk * gk;  // a = rho a + (1 - rho) g^2
+                const auto denom = lane_sqrt(ak + eps_in) + eps_out;  // sqrt(a + eps) or sqrt(a) + eps
+                L::store(a + k, ak);
+                L::store(p + k, L::load(p + k) - lr * gk / denom);  // p -= lr g / denom
+            });
         });
     }
 
