@@ -2,6 +2,8 @@
 
 #include <layerwise/layers/dense.hpp>
 
+#include <vector>
+
 using namespace layerwise;
 using layerwise::testing::random_matrix;
 using layerwise::testing::require_gradients;
@@ -67,4 +69,29 @@ TEST_CASE("Dense refuses a batch of 0 rows, and forget_input makes a later backw
     d.forward(x, Mode::train);
     d.forget_input();
     CHECK_THROWS_WITH_AS(d.backward(dy), "layerwise: Dense: backward called before forward", std::logic_error);
+}
+
+TEST_CASE("Dense reads a view of the user's memory in place, with the Matrix path's results bit for bit") {
+    Dense<4, 3> by_view, by_matrix;
+    init(by_view, 5);
+    init(by_matrix, 5);
+    const Matrix<float> m = random_matrix<float>(5, 4, 12);
+    const std::vector<float> v(m.begin(), m.end());  // the same numbers in the user's own buffer
+    const Matrix<float> dy = random_matrix<float>(5, 3, 13);
+    const Matrix<float> y = by_view.forward(rows_of(v, 5), Mode::train);
+    CHECK(by_view.input_data() == v.data());  // kept the user's pointer: no copy
+    CHECK(y == by_matrix.forward(m, Mode::train));
+    CHECK(by_matrix.input_data() == m.data());
+    CHECK(by_view.backward(dy) == by_matrix.backward(dy));
+    CHECK(by_view.dW == by_matrix.dW);  // dW = x^T dy, read from the user's memory
+    CHECK(by_view.db == by_matrix.db);
+    by_view.forget_input();
+    CHECK(by_view.input_data() == nullptr);
+}
+
+TEST_CASE("Dense refuses a view with the wrong number of columns, naming both") {
+    Dense<4, 3> d;
+    const std::vector<float> v(10, 0.0f);
+    CHECK_THROWS_WITH_AS(d.forward(rows_of(v, 2), Mode::train),
+                         "layerwise: Dense<4, 3>: input has 5 columns, expected 4", std::invalid_argument);
 }

@@ -230,3 +230,112 @@ TEST_CASE("after fit and evaluate, whose batch buffers are gone, backward is a c
     evaluate(net, val.samples());
     CHECK_THROWS_AS(net.backward(dy), std::logic_error);
 }
+
+TEST_CASE("fit with SoftmaxCrossEntropy given explicitly is the classification fit, bit for bit") {
+    const Blobs train(120, 51), val(30, 52);
+    Net a, b;
+    init(a, 5);
+    init(b, 5);
+    RMSprop<float> oa, ob;
+    const History ha = fit(a, oa, train.samples(), val.samples(), quiet(2, 32, 6));
+    const History hb = fit(b, ob, SoftmaxCrossEntropy<float>{}, train.samples(), val.samples(), quiet(2, 32, 6));
+    for (std::size_t e = 0; e < 2; ++e) {
+        CHECK(ha.epochs[e].loss == hb.epochs[e].loss);
+        CHECK(ha.epochs[e].accuracy == hb.epochs[e].accuracy);
+        CHECK(ha.epochs[e].val_loss == hb.epochs[e].val_loss);
+        CHECK(ha.epochs[e].val_accuracy == hb.epochs[e].val_accuracy);
+    }
+    CHECK(a.layer<0>().W == b.layer<0>().W);
+}
+
+namespace {
+// y = x A + noise: 4 inputs, 2 outputs, uniform inputs in [-1, 1), noise of 0.01.
+struct LinearData {
+    Matrix<float> x, y;
+    LinearData(std::size_t n, std::uint64_t seed) : x(zeros<float>(n, 4)), y(zeros<float>(n, 2)) {
+        const float A[4][2] = {{1.5f, -2.0f}, {0.5f, 1.0f}, {-1.0f, 0.25f}, {2.0f, 0.75f}};
+        std::mt19937_64 rng(seed);
+        for (std::size_t i = 0; i < n; ++i) {
+            for (std::size_t j = 0; j < 4; ++j) x(i, j) = static_cast<float>(2 * uniform01(rng) - 1);
+            for (std::size_t k = 0; k < 2; ++k) {
+                float s = static_cast<float>(0.02 * uniform01(rng) - 0.01);
+                for (std::size_t j = 0; j < 4; ++j) s += x(i, j) * A[j][k];
+                y(i, k) = s;
+            }
+        }
+    }
+    RegressionSamples<float> samples() const { return {x, y}; }
+};
+}  // namespace
+
+TEST_CASE("fit with MeanSquaredError learns a linear regression, deterministically, without accuracy") {
+    const LinearData train(512, 61), val(128, 62);
+    using Regressor = Sequential<Dense<4, 16>, ReLU, Dense<16, 2>>;
+    auto run = [&](Regressor& net, std::ostream& log) {
+        init(net, 7);
+        RMSprop<float> opt(3e-3f);
+        FitOptions o = quiet(20, 32, 8);
+        o.verbosity = Verbosity::plain;
+        o.out = &log;
+        o.inference_train_samples = 64;
+        return fit(net, opt, MeanSquaredError<float>{}, train.samples(), val.samples(), o);
+    };
+    Regressor a, b;
+    std::ostringstream log_a, log_b;
+    const History ha = run(a, log_a), hb = run(b, log_b);
+    REQUIRE(ha.epochs.size() == 20);
+    CHECK_FALSE(ha.divergence);
+    INFO(ha.csv());
+    CHECK(ha.epochs.back().loss < ha.epochs.front().loss / 50);  // the loss drops by a large factor
+    CHECK(ha.epochs.back().val_loss < 0.02);                     // (the targets' variance is about 2.5)
+    for (std::size_t e = 0; e < 20; ++e) {
+        CHECK(ha.epochs[e].loss == hb.epochs[e].loss);  // exact: same seed, same bits
+        CHECK(ha.epochs[e].val_loss == hb.epochs[e].val_loss);
+        CHECK(std::isnan(ha.epochs[e].accuracy));
+        CHECK(std::isnan(ha.epochs[e].val_accuracy));
+        CHECK(std::isnan(ha.epochs[e].train_accuracy_inference));
+        CHECK(std::isfinite(ha.epochs[e].train_loss_inference));
+    }
+    CHECK(a.layer<2>().W == b.layer<2>().W);
+    const Evaluation e = evaluate(a, MeanSquaredError<float>{}, val.samples(), 50);
+    CHECK(e.loss == doctest::Approx(ha.epochs.back().val_loss).epsilon(1e-5));
+    CHECK(std::isnan(e.accuracy));
+    // history.csv leaves the accuracies empty; the progress lines leave them out
+    const std::string csv = ha.csv();
+    std::istringstream lines(csv);
+    std::string line;
+    std::getline(lines, line);
+    std::getline(lines, line);
+    std::vector<std::string> fields;
+    std::istringstream row(line);
+    for (std::string f; std::getline(row, f, ',');) fields.push_back(f);
+    fields.resize(9);  // getline drops a last empty field
+    CHECK(fields[0] == "1");
+    CHECK(std::stod(fields[1]) == doctest::Approx(ha.epochs[0].loss));
+    CHECK(fields[2].empty());  // accuracy
+    CHECK(std::stod(fields[3]) == doctest::Approx(ha.epochs[0].val_loss));
+    CHECK(fields[4].empty());  // val_accuracy
+    CHECK(fields[6] == "ok");
+    CHECK(std::stod(fields[7]) == doctest::Approx(ha.epochs[0].train_loss_inference));
+    CHECK(fields[8].empty());  // train_accuracy_inference
+    CHECK(log_a.str().find("Epoch 20/20 - 16 steps - ") != std::string::npos);
+    CHECK(log_a.str().find("accuracy") == std::string::npos);
+    CHECK(log_a.str().find("val_loss: ") != std::string::npos);
+}
+
+TEST_CASE("regression targets must match the rows, and the network's outputs") {
+    const LinearData train(40, 71);
+    Sequential<Dense<4, 2>> net;
+    init(net, 1);
+    SGD<float> opt;
+    const Matrix<float> short_y = zeros<float>(39, 2), wide_y = zeros<float>(40, 3);
+    const RegressionSamples<float> bad_rows{train.x, short_y}, bad_cols{train.x, wide_y};
+    CHECK_THROWS_WITH_AS(fit(net, opt, MeanSquaredError<float>{}, bad_rows, train.samples(), quiet(1, 8, 1)),
+                         "layerwise: fit: the training set is empty or its rows and targets differ in number",
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(fit(net, opt, MeanSquaredError<float>{}, bad_cols, train.samples(), quiet(1, 8, 1)),
+                         "layerwise: MeanSquaredError: outputs have shape (8 x 2) but targets (8 x 3)",
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(evaluate(net, MeanSquaredError<float>{}, bad_rows),
+                         "layerwise: evaluate: rows and targets differ in number", std::invalid_argument);
+}

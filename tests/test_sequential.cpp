@@ -138,3 +138,55 @@ TEST_CASE("backward(dy, parameters_only) leaves the first Dense's input gradient
     CHECK(net.layer<0>().input_gradient() == dx);  // not recomputed for the doubled dy ...
     CHECK(net.layer<1>().input_gradient() == Matrix<double>(2 * dh));  // ... while the layers after it were
 }
+
+TEST_CASE("a view goes straight to a first Dense: no copy, the Matrix path's results bit for bit") {
+    using Net = Sequential<Dense<5, 8>, BatchNorm<8>, ReLU, Dense<8, 3>>;
+    static_assert(!Net::copies_views);
+    Net by_view, by_matrix;
+    init(by_view, 8);
+    init(by_matrix, 8);
+    const Matrix<float> m = random_matrix<float>(6, 5, 81);
+    const std::vector<float> v(m.begin(), m.end());
+    const Matrix<float> dy = random_matrix<float>(6, 3, 82);
+    for (Mode mode : {Mode::train, Mode::inference}) {
+        CHECK(by_view.forward(rows_of(v, 6), mode) == by_matrix.forward(m, mode));
+        CHECK(by_view.layer<0>().input_data() == v.data());  // the user's memory itself
+        CHECK(by_view.staged_input().size() == 0);            // and no staging copy was made
+    }
+    by_view.forward(MatrixView<float>(v.data(), 6, 5), Mode::train);  // a raw pointer and a row count
+    by_matrix.forward(m, Mode::train);
+    CHECK(by_view.backward(dy) == by_matrix.backward(dy));
+    CHECK(by_view.layer<0>().dW == by_matrix.layer<0>().dW);
+}
+
+TEST_CASE("a view given to a network whose first layer is not Dense is copied into the network's buffer") {
+    using Net = Sequential<BatchNorm<5>, Dense<5, 4>, ReLU, Dense<4, 2>>;
+    static_assert(Net::copies_views && !ViewInput<BatchNorm<5>> && ViewInput<Dense<5, 4>>);
+    static_assert(Sequential<Net, ReLU>::copies_views);  // the copy is made by the nested network
+    static_assert(!Sequential<Sequential<Dense<5, 4>>, ReLU>::copies_views);
+    Net by_view, by_matrix;
+    init(by_view, 9);
+    init(by_matrix, 9);
+    const Matrix<float> m = random_matrix<float>(4, 5, 91);
+    const std::vector<float> v(m.begin(), m.end());
+    CHECK(by_view.forward(rows_of(v, 4), Mode::train) == by_matrix.forward(m, Mode::train));
+    CHECK(by_view.staged_input() == m);                 // the copy ...
+    CHECK(by_view.staged_input().data() != v.data());   // ... in the network's own memory
+    const Matrix<float> dy = random_matrix<float>(4, 2, 92);
+    CHECK(by_view.backward(dy) == by_matrix.backward(dy));
+    CHECK(by_view.layer<1>().dW == by_matrix.layer<1>().dW);
+}
+
+TEST_CASE("a view with the wrong number of columns, or no rows, is a clear exception") {
+    SmallBn net;
+    init(net, 1);
+    const std::vector<float> v(12, 0.0f);
+    CHECK_THROWS_WITH_AS(net.forward(rows_of(v, 2), Mode::train),
+                         "layerwise: forward: the input has 6 columns, the network takes 5", std::invalid_argument);
+    CHECK_THROWS_WITH_AS(net.forward(MatrixView<float>(v.data(), 0, 5), Mode::train),
+                         "layerwise: forward: the batch is empty (0 rows)", std::invalid_argument);
+    Sequential<BatchNorm<5>, Dense<5, 2>> copying;  // refused before anything is copied
+    CHECK_THROWS_WITH_AS(copying.forward(rows_of(v, 3), Mode::train),
+                         "layerwise: forward: the input has 4 columns, the network takes 5", std::invalid_argument);
+    CHECK(copying.staged_input().size() == 0);
+}

@@ -75,3 +75,21 @@ TEST_CASE("labels must match the rows and lie in range") {
     CHECK_THROWS_WITH_AS(loss.forward(none, std::vector<int>{}),
                          "layerwise: SoftmaxCrossEntropy: the batch is empty (0 rows)", std::invalid_argument);
 }
+
+TEST_CASE("softmax_row: the row's softmax, its maximum, the sum of exponentials and the first arg-max") {
+    const double z[4] = {1.0, 3.0, 3.0, -2.0};
+    double p[4];
+    const SoftmaxRow<double> r = softmax_row(z, p, 4);
+    CHECK(r.argmax == 1);  // the first of the two maxima
+    CHECK(r.max == 3.0);
+    const double s = std::exp(-2.0) + 1 + 1 + std::exp(-5.0);
+    CHECK(r.sum == doctest::Approx(s).epsilon(1e-15));
+    for (std::size_t k = 0; k < 4; ++k) CHECK(p[k] == doctest::Approx(std::exp(z[k] - 3.0) / s).epsilon(1e-15));
+    CHECK(arg_max(z, 4) == 1);
+    CHECK(arg_max(z, 1) == 0);
+    const float huge[2] = {1e30f, -1e30f};
+    float q[2];
+    softmax_row(huge, q, 2);
+    CHECK(q[0] == 1.0f);
+    CHECK(q[1] == 0.0f);
+}

@@ -60,3 +60,20 @@ TEST_CASE("gemm in row bands on two threads gives the single-thread result") {
             for (std::size_t k = 0; k < one.size(); ++k) CHECK(two.data()[k] == doctest::Approx(one.data()[k]).epsilon(1e-5));
         }
 }
+
+TEST_CASE("gemm on a pointer, rows and columns equals gemm on the same Matrix, bit for bit") {
+    const Matrix<float> a = random_matrix<float>(6, 4, 7);
+    const Matrix<float> b = random_matrix<float>(4, 3, 8);
+    const Matrix<float> bt = random_matrix<float>(6, 3, 9);
+    Matrix<float> c1 = zeros<float>(6, 3), c2 = zeros<float>(6, 3), d1 = zeros<float>(4, 3), d2 = zeros<float>(4, 3);
+    gemm(a, false, b, false, c1);
+    gemm(a.data(), 6, 4, false, b, false, c2);
+    CHECK(c1 == c2);
+    gemm(a, true, bt, false, d1);  // A^T B, as Dense's dW = x^T dy
+    gemm(a.data(), 6, 4, true, bt, false, d2);
+    CHECK(d1 == d2);
+    Matrix<float> rows = zeros<float>(6, 3);  // rows [2, 5) only, from the pointer form
+    gemm_rows(a.data(), 6, 4, false, b, false, rows, 2, 5);
+    for (std::size_t i = 0; i < 6; ++i)
+        for (std::size_t j = 0; j < 3; ++j) CHECK(rows(i, j) == (i >= 2 && i < 5 ? c1(i, j) : 0.0f));
+}

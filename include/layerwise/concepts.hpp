@@ -13,6 +13,8 @@
 //                                         Initializer) for each parameter
 //   backward(dy, parameters_only)         optional: the parameter gradients only, when
 //                                         the caller has no use for dx (see below)
+//   forward(MatrixView<T> x, mode)        optional: the input read in place from memory the
+//                                         user lends (ViewInput below; Dense has it)
 // The returned references point into buffers the layer owns; they stay valid until
 // the layer's next forward (or backward). A layer may keep a reference to its input x
 // for backward, so x must stay alive, unchanged, until backward has run: forward refuses,
@@ -22,6 +24,7 @@
 // parameters (visit_parameters). Composite layers visit their children instead.
 #pragma once
 
+#include "matrix_view.hpp"
 #include "tensor.hpp"
 
 #include <concepts>
@@ -137,10 +140,12 @@ inline constexpr bool dangling_input = false;  // dependent false: the static_as
 /// that is not a NamedInput: a temporary Matrix, an xtensor expression, or a Matrix of another
 /// scalar type (which would be converted into a temporary). Each would leave the layer
 /// pointing at a destroyed matrix, and backward would compute gradients from freed memory;
-/// instead it is one compile error with this message.
+/// instead it is one compile error with this message. A MatrixView<T> is let through: it
+/// names the user's memory, and reaches forward(MatrixView<T>, Mode) where the layer has one.
 #define LAYERWISE_FORWARD_NEEDS_NAMED_INPUT(T)                                                                  \
     template <class X>                                                                                          \
-        requires(!::layerwise::NamedInput<X, T>)                                                                \
+        requires(!::layerwise::NamedInput<X, T> &&                                                              \
+                 !std::same_as<std::remove_cvref_t<X>, ::layerwise::MatrixView<T>>)                             \
     const ::layerwise::Matrix<T>& forward(X&&, ::layerwise::Mode) {                                             \
         static_assert(::layerwise::detail::dangling_input<X>,                                                   \
                       "layerwise: forward(x, mode) keeps a reference to x for backward, so x must be a named "  \
@@ -152,10 +157,20 @@ inline constexpr bool dangling_input = false;  // dependent false: the static_as
 
 /// Throws std::invalid_argument naming `who` if x has no rows: a batch of 0 samples.
 template <class T>
-void require_rows(const Matrix<T>& x, std::string_view who) {
-    if (x.shape(0) == 0)
+void require_rows(MatrixView<T> x, std::string_view who) {
+    if (x.rows() == 0)
         throw std::invalid_argument("layerwise: " + std::string(who) + ": the batch is empty (0 rows)");
 }
+template <class T>
+void require_rows(const Matrix<T>& x, std::string_view who) { require_rows(MatrixView<T>(x), who); }
+
+/// A layer whose forward can read its input in place from a MatrixView of the user's memory
+/// (Dense: its GEMM needs only the data pointer and the shape). Sequential hands a view
+/// straight to such a first layer and copies it for any other.
+template <class L>
+concept ViewInput = requires(L& l, MatrixView<typename L::scalar_type> x, Mode m) {
+    { l.forward(x, m) } -> std::same_as<const Matrix<typename L::scalar_type>&>;
+};
 
 /// Checks every requirement of Layer with its own readable message; instantiated by
 /// the composites for each layer they hold. Always true, so it can sit in a static_assert.

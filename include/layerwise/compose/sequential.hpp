@@ -1,6 +1,8 @@
 // layerwise/compose/sequential.hpp — layers applied one after another.
 //
 //   forward:  h_0 = x,  h_k = layer_k(h_{k-1}),  y = h_K
+//             x a Matrix, or a MatrixView of the user's memory: read in place when the first
+//             layer can (Dense), else copied into a buffer of the network's (staged_input())
 //   backward: g_K = dy, g_{k-1} = layer_k.backward(g_k), dx = g_0   (the chain rule, in reverse)
 //             backward(dy, parameters_only) stops short of g_0: the first layer skips its dx.
 //
@@ -11,7 +13,9 @@
 
 #include "../concepts.hpp"
 
+#include <algorithm>
 #include <array>
+#include <string>
 #include <tuple>
 #include <utility>
 
@@ -61,6 +65,13 @@ struct shape_mismatch {
     static constexpr bool ok = true;
 };
 
+// Whether a layer that takes a view copies it on the way (a nested Sequential may); leaf layers do not.
+template <class L>
+inline constexpr bool copies_views = false;
+template <class L>
+    requires requires { L::copies_views; }
+inline constexpr bool copies_views<L> = L::copies_views;
+
 }  // namespace detail
 
 template <class... Layers>
@@ -90,12 +101,35 @@ public:
     static constexpr std::size_t size = K;
 
     const Matrix& forward(const Matrix& x, Mode mode) {
-        if (x.shape(0) == 0) throw std::invalid_argument("layerwise: forward: the batch is empty (0 rows)");
-        const Matrix* h = &x;
-        std::apply([&](auto&... layer) { ((h = &layer.forward(*h, mode)), ...); }, layers_);
-        return *h;
+        require_rows(x, "forward");
+        return forward_rest(std::get<0>(layers_).forward(x, mode), mode);
+    }
+
+    /// The same on memory the user lends (a MatrixView of a span or a pointer). When the first
+    /// layer reads views in place (ViewInput: Dense), the view goes straight to it and nothing
+    /// is copied. Otherwise -- the copy case -- x is copied into staged_input(), a buffer the
+    /// network owns, and the network runs on that. Since which case applies depends on the
+    /// first layer, treat the view as a named Matrix: alive and unchanged until backward.
+    const Matrix& forward(MatrixView<scalar_type> x, Mode mode) {
+        require_rows(x, "forward");
+        if (in_features != any_width && x.cols() != in_features)
+            throw std::invalid_argument("layerwise: forward: the input has " + std::to_string(x.cols()) +
+                                        " columns, the network takes " + std::to_string(in_features));
+        if constexpr (ViewInput<First>) {
+            return forward_rest(std::get<0>(layers_).forward(x, mode), mode);
+        } else {
+            ensure_shape(staged_, x.rows(), x.cols());
+            std::copy(x.data(), x.data() + x.size(), staged_.data());
+            return forward(staged_, mode);
+        }
     }
     LAYERWISE_FORWARD_NEEDS_NAMED_INPUT(scalar_type)
+
+    /// Whether forward(MatrixView) copies its input: here (the first layer cannot read a view
+    /// in place), or in a first layer that is itself a Sequential that copies.
+    static constexpr bool copies_views = !ViewInput<First> || detail::copies_views<First>;
+    /// The copy forward(MatrixView) made of its last input (the copy case only; else empty).
+    const Matrix& staged_input() const { return staged_; }
 
     const Matrix& backward(const Matrix& dy) {
         const Matrix* g = &dy;
@@ -125,7 +159,17 @@ public:
     const auto& layer() const { return std::get<I>(layers_); }
 
 private:
+    // Every layer after the first: h_k = layer_k(h_{k-1}) for k = 2 .. K, from h_1 = layer_1(x).
+    const Matrix& forward_rest(const Matrix& h1, Mode mode) {
+        const Matrix* h = &h1;
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            ((h = &std::get<1 + I>(layers_).forward(*h, mode)), ...);
+        }(std::make_index_sequence<K - 1>{});
+        return *h;
+    }
+
     std::tuple<Layers...> layers_;
+    Matrix staged_;  // (B x in_features): forward(MatrixView)'s copy of its input, in the copy case
 };
 
 }  // namespace layerwise

@@ -4,6 +4,9 @@
 //   backward: dW = x^T dy                  (In x Out)
 //             db = sum over the batch of dy (Out)
 //             dx = dy W^T                  (B x In)
+//
+// x may be a Matrix or a MatrixView of memory the user lends: forward reads it in place
+// (one GEMM on its data pointer) and keeps that pointer for dW = x^T dy, so no copy is made.
 #pragma once
 
 #include "../concepts.hpp"
@@ -34,19 +37,24 @@ public:
     Matrix<T> dW = zeros<T>(In, Out);  // dW: (In x Out) dLoss/dW of the last backward
     Vector<T> db = zeros<T>(Out);      // db: (Out)
 
-    const Matrix<T>& forward(const Matrix<T>& x, Mode /*mode*/) {
+    const Matrix<T>& forward(const Matrix<T>& x, Mode mode) { return forward(MatrixView<T>(x), mode); }
+
+    /// The same on memory the user lends, read in place (no copy): the GEMM needs only the
+    /// data pointer and the shape. The memory must stay alive and unchanged until backward.
+    const Matrix<T>& forward(MatrixView<T> x, Mode /*mode*/) {
         require_rows(x, "Dense");
-        if (x.shape(1) != In)
+        if (x.cols() != In)
             throw std::invalid_argument("layerwise: Dense<" + std::to_string(In) + ", " + std::to_string(Out) +
-                                        ">: input has " + std::to_string(x.shape(1)) + " columns, expected " +
+                                        ">: input has " + std::to_string(x.cols()) + " columns, expected " +
                                         std::to_string(In));
-        const std::size_t batch = x.shape(0);
-        x_ = &x;
+        const std::size_t batch = x.rows();
+        x_ = x.data();
+        x_rows_ = batch;
         ensure_shape(y_, batch, Out);
         parallel_rows(batch, [&](std::size_t, std::size_t first, std::size_t last) {
             for (std::size_t i = first; i < last; ++i)  // y = b in every row ...
                 std::copy(b.data(), b.data() + Out, y_.data() + i * Out);
-            gemm_rows(x, false, W, false, y_, first, last, T(1), T(1));  // ... then y += x W
+            gemm_rows(x.data(), batch, In, false, W, false, y_, first, last, T(1), T(1));  // ... then y += x W
         });
         return y_;
     }
@@ -62,10 +70,9 @@ public:
     /// dW and db only (the first layer of a network in training: nothing needs its dx).
     void backward(const Matrix<T>& dy, parameters_only_t) {
         if (x_ == nullptr) throw std::logic_error("layerwise: Dense: backward called before forward");
-        const Matrix<T>& x = *x_;
-        const std::size_t batch = x.shape(0);
+        const std::size_t batch = x_rows_;
         require_shape(dy, batch, Out, "Dense backward", "dy");
-        gemm(x, true, dy, false, dW);  // dW = x^T dy
+        gemm(x_, batch, In, true, dy, false, dW);  // dW = x^T dy
         const T* g = dy.data();
         std::array<T, Out> sums;
         column_sums(batch, sums, partial_, [&](std::size_t k, std::size_t) { return g[k]; });  // db = column sums of dy
@@ -74,7 +81,10 @@ public:
 
     /// Drops the reference to the last input (its owner is about to destroy it); backward
     /// then throws until the next forward.
-    void forget_input() { x_ = nullptr; }
+    void forget_input() {
+        x_ = nullptr;
+        x_rows_ = 0;
+    }
 
     template <class F>
     void visit_parameters(F&& f) {
@@ -86,9 +96,13 @@ public:
     /// for diagnostics (the signal going forward and the error going backward).
     const auto& output() const { return y_; }
     const auto& input_gradient() const { return dx_; }
+    /// Where the input of the last forward lives (null before forward and after forget_input),
+    /// for diagnostics: a view's data pointer itself when the input was read in place.
+    const T* input_data() const { return x_; }
 
 private:
-    const Matrix<T>* x_ = nullptr;  // the input of the last forward: (B x In), owned upstream
+    const T* x_ = nullptr;          // the input of the last forward: (B x In), owned upstream
+    std::size_t x_rows_ = 0;        // B of that input
     Matrix<T> y_;                   // y: (B x Out)
     Matrix<T> dx_;                  // dx: (B x In)
     ColumnPartials<T, Out> partial_{};  // per-thread partial sums for db

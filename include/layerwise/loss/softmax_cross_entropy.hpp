@@ -1,7 +1,7 @@
 // layerwise/loss/softmax_cross_entropy.hpp — softmax followed by categorical cross-entropy,
 // fused so that it is numerically stable, with Keras' clipping of the probability.
 //
-//   p_ik   = exp(z_ik - m_i) / sum_k' exp(z_ik' - m_i),   m_i = max_k z_ik    (softmax)
+//   p_ik   = exp(z_ik - m_i) / sum_k' exp(z_ik' - m_i),   m_i = max_k z_ik    (softmax, softmax.hpp)
 //   loss   = 1/B sum_i -log(clip(p_i,y_i, eps, 1 - eps)),  eps = 1e-7          (Keras)
 //   dz_ik  = (p_ik - [k == y_i]) / B      when p_i,y_i lies inside the clip range
 //          = 0                             when it was clipped (the clip's derivative is 0)
@@ -12,6 +12,7 @@
 #pragma once
 
 #include "../concepts.hpp"
+#include "softmax.hpp"
 
 #include <cmath>
 #include <span>
@@ -24,6 +25,7 @@ template <class T = float>
 class SoftmaxCrossEntropy {
 public:
     static constexpr T epsilon = T(1e-7);
+    using target_type = std::span<const int>;  // one class index per row (loss_function.hpp)
 
     /// The mean loss over the batch. logits: (B x C), labels: B class indices in [0, C).
     T forward(const Matrix<T>& logits, std::span<const int> labels) {
@@ -46,23 +48,18 @@ public:
                 throw std::invalid_argument("layerwise: SoftmaxCrossEntropy: label " + std::to_string(y) +
                                             " of sample " + std::to_string(i) + " is outside [0, " +
                                             std::to_string(C) + ")");
+            const std::size_t label = static_cast<std::size_t>(y);
             const T* zi = z + i * C;
-            std::size_t argmax = 0;
-            for (std::size_t k = 1; k < C; ++k)
-                if (zi[k] > zi[argmax]) argmax = k;
-            if (argmax == static_cast<std::size_t>(y)) ++correct_;
-            const T m = zi[argmax];
-            T s = T(0);
-            for (std::size_t k = 0; k < C; ++k) s += (p[i * C + k] = std::exp(zi[k] - m));
-            for (std::size_t k = 0; k < C; ++k) p[i * C + k] /= s;  // p = softmax(z)
-            const T py = p[i * C + y];
+            const auto [argmax, m, s] = softmax_row(zi, p + i * C, C);  // p = softmax(z)
+            if (argmax == label) ++correct_;
+            const T py = p[i * C + label];
             const bool clipped = py < lo || py > hi;
             if (clipped)
                 total += -std::log(py < lo ? lo : hi);
             else
-                total += -(zi[y] - m - std::log(s));  // -log p_y, from the log-softmax
+                total += -(zi[label] - m - std::log(s));  // -log p_y, from the log-softmax
             for (std::size_t k = 0; k < C; ++k)  // dz = (p - onehot(y)) / B, or 0 if clipped
-                dz[i * C + k] = clipped ? T(0) : (p[i * C + k] - (k == static_cast<std::size_t>(y) ? T(1) : T(0))) / T(B);
+                dz[i * C + k] = clipped ? T(0) : (p[i * C + k] - (k == label ? T(1) : T(0))) / T(B);
         }
         return total / T(B);
     }

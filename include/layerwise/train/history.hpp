@@ -16,10 +16,21 @@
 
 namespace layerwise {
 
+namespace detail {
+// A CSV field: the number as %.9g, or empty for NaN (not measured).
+inline std::string csv_number(double v) {
+    if (std::isnan(v)) return "";
+    char text[32];
+    std::snprintf(text, sizeof text, "%.9g", v);
+    return text;
+}
+}  // namespace detail
+
 struct EpochRecord {
     std::size_t epoch = 0;  // 1-based, as Keras prints it
     double loss = 0, accuracy = 0;          // running means over the epoch's training batches
     double val_loss = 0, val_accuracy = 0;  // on the validation set, BatchNorm in inference mode
+                                            // (accuracies: NaN for a loss without one, as regression's)
     double seconds = 0;                     // wall time of the epoch, validation included
     /// On a fixed subset of the training set, BatchNorm in inference mode, after the epoch
     /// (FitOptions::inference_train_samples; NaN when not measured). Against `accuracy`
@@ -39,24 +50,21 @@ struct History {
     std::optional<Divergence> divergence;   // set when training stopped on a non-finite value
 
     /// CSV with columns epoch,loss,accuracy,val_loss,val_accuracy,seconds,status,
-    /// train_loss_inference,train_accuracy_inference (the last two empty when not measured).
-    /// A run that diverged ends with a row for that epoch whose numbers are empty (missing,
-    /// not NaN) and whose status says where it stopped.
+    /// train_loss_inference,train_accuracy_inference. A number that was not measured (NaN:
+    /// the last two without FitOptions::inference_train_samples, the accuracies of a
+    /// regression) is an empty field. A run that diverged ends with a row for that epoch
+    /// whose numbers are empty (missing, not NaN) and whose status says where it stopped.
     std::string csv() const {
         std::ostringstream out;
         out << "epoch,loss,accuracy,val_loss,val_accuracy,seconds,status,train_loss_inference,train_accuracy_inference\n";
         char line[320];
         for (const EpochRecord& e : epochs) {
-            std::snprintf(line, sizeof line, "%zu,%.9g,%.9g,%.9g,%.9g,%.3f,ok,", e.epoch, e.loss, e.accuracy,
-                          e.val_loss, e.val_accuracy, e.seconds);
+            std::snprintf(line, sizeof line, "%zu,%s,%s,%s,%s,%.3f,ok,%s,%s\n", e.epoch,
+                          detail::csv_number(e.loss).c_str(), detail::csv_number(e.accuracy).c_str(),
+                          detail::csv_number(e.val_loss).c_str(), detail::csv_number(e.val_accuracy).c_str(),
+                          e.seconds, detail::csv_number(e.train_loss_inference).c_str(),
+                          detail::csv_number(e.train_accuracy_inference).c_str());
             out << line;
-            if (!std::isnan(e.train_loss_inference)) {
-                std::snprintf(line, sizeof line, "%.9g,%.9g", e.train_loss_inference, e.train_accuracy_inference);
-                out << line;
-            } else {
-                out << ',';
-            }
-            out << '\n';
         }
         if (divergence)
             out << divergence->epoch << ",,,,,,diverged at step " << divergence->step << ": " << divergence->what

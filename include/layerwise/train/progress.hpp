@@ -4,12 +4,13 @@
 //   Epoch 3/20
 //   231/469 [=============>...............] - ETA: 2s - loss: 0.1234 - accuracy: 0.9612
 // then the epoch's summary in its place. Elsewhere (a log file, a pipe, CI): one plain
-// line per epoch. Quiet: nothing.
+// line per epoch. Quiet: nothing. An accuracy that is NaN (a regression has none) is left out.
 #pragma once
 
 #include "history.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ostream>
 #include <string>
@@ -45,8 +46,8 @@ public:
         for (std::size_t k = 0; k < filled; ++k) bar[k] = '=';
         if (filled < width) bar[filled] = '>';
         char line[256];
-        std::snprintf(line, sizeof line, "\r%zu/%zu [%s] - ETA: %.0fs - loss: %.4f - accuracy: %.4f", done, steps_,
-                      bar.c_str(), eta, loss, accuracy);
+        std::snprintf(line, sizeof line, "\r%zu/%zu [%s] - ETA: %.0fs - loss: %.4f%s", done, steps_, bar.c_str(), eta,
+                      loss, metric("accuracy", accuracy).c_str());
         out_ << line << std::flush;
     }
 
@@ -55,14 +56,15 @@ public:
         char line[320];
         if (verbosity_ == Verbosity::live)
             std::snprintf(line, sizeof line,
-                          "\r%zu/%zu - %.1fs - loss: %.4f - accuracy: %.4f - val_loss: %.4f - val_accuracy: %.4f"
+                          "\r%zu/%zu - %.1fs - loss: %.4f%s - val_loss: %.4f%s"
                           "                    \n",
-                          steps_, steps_, r.seconds, r.loss, r.accuracy, r.val_loss, r.val_accuracy);
+                          steps_, steps_, r.seconds, r.loss, metric("accuracy", r.accuracy).c_str(), r.val_loss,
+                          metric("val_accuracy", r.val_accuracy).c_str());
         else
             std::snprintf(line, sizeof line,
-                          "Epoch %zu/%zu - %zu steps - %.1fs - loss: %.4f - accuracy: %.4f - val_loss: %.4f - "
-                          "val_accuracy: %.4f\n",
-                          r.epoch, epochs_, steps_, r.seconds, r.loss, r.accuracy, r.val_loss, r.val_accuracy);
+                          "Epoch %zu/%zu - %zu steps - %.1fs - loss: %.4f%s - val_loss: %.4f%s\n",
+                          r.epoch, epochs_, steps_, r.seconds, r.loss, metric("accuracy", r.accuracy).c_str(),
+                          r.val_loss, metric("val_accuracy", r.val_accuracy).c_str());
         out_ << line << std::flush;
     }
 
@@ -75,6 +77,13 @@ public:
 
 private:
     using clock = std::chrono::steady_clock;
+    // " - name: 0.1234", or "" when the value is NaN (not measured).
+    static std::string metric(const char* name, double value) {
+        if (std::isnan(value)) return "";
+        char text[64];
+        std::snprintf(text, sizeof text, " - %s: %.4f", name, value);
+        return text;
+    }
     static double seconds_since(clock::time_point t) {
         return std::chrono::duration<double>(clock::now() - t).count();
     }
