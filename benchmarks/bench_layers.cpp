@@ -4,7 +4,7 @@
 #include <benchmark/benchmark.h>
 
 #include <layerwise/blas_runtime.hpp>
-#include <layerwise/layerwise.hpp>
+#include <layerwise/core.hpp>
 #include <layerwise/models/seed_mlp.hpp>
 
 #include <memory>

@@ -1,6 +1,6 @@
 // compile_probe — one translation unit that trains one network type (the seed's 25-layer
 // BatchNorm MLP) for a step: the runner times its compilation ("a single network's TU").
-#include <layerwise/layerwise.hpp>
+#include <layerwise/core.hpp>
 #include <layerwise/models/seed_mlp.hpp>
 
 #include <memory>

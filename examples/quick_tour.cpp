@@ -2,7 +2,7 @@
 // gradient looks like at the first and the last layer at initialisation.
 //
 //   ./quick_tour            (no data needed: the input is a fixed pseudo-random batch)
-#include <layerwise/layerwise.hpp>
+#include <layerwise/core.hpp>
 
 #include <cmath>
 #include <iostream>
@@ -27,9 +27,9 @@ void one_step(const char* title, const Matrix<float>& x, const std::vector<int>&
     init(*net, /*seed=*/42);
     SoftmaxCrossEntropy<float> loss;
     const auto& y = net->forward(x, Mode::train);
-    const float value = loss.forward(y, labels);
+    const float loss_value = loss.forward(y, labels);
     net->backward(loss.backward());
-    std::cout << title << ": " << Network::parameter_count << " parameters, loss " << value << "\n";
+    std::cout << title << ": " << Network::parameter_count << " parameters, loss " << loss_value << "\n";
     for_each_parameter(*net, [](std::string_view name, auto& value, auto& grad) {
         (void)value;
         if (!name.ends_with("/kernel")) return;

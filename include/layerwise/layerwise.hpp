@@ -1,21 +1,11 @@
-// layerwise/layerwise.hpp — the umbrella header: everything a user needs to build,
-// initialise, train and inspect a network whose structure is a type.
+// layerwise/layerwise.hpp — the umbrella header: the core and every component. Link all of
+// them: layerwise::layerwise, layerwise::io, layerwise::data and layerwise::diagnostics
+// (pkg-config: layerwise layerwise-io layerwise-data layerwise-diagnostics). A program that
+// needs only the core includes <layerwise/core.hpp> and links layerwise::layerwise.
 #pragma once
 
-#include "tensor.hpp"
-#include "concepts.hpp"
-#include "layers/dense.hpp"
-#include "layers/batch_norm.hpp"
-#include "layers/activation.hpp"
-#include "compose/sequential.hpp"
-#include "compose/residual.hpp"
-#include "compose/repeat.hpp"
-#include "loss/softmax_cross_entropy.hpp"
-#include "visit.hpp"
-#include "init.hpp"
-#include "summary.hpp"
-#include "optim/numerics.hpp"
-#include "optim/sgd.hpp"
-#include "optim/rmsprop.hpp"
-#include "optim/adam.hpp"
-#include "train/fit.hpp"
+#include "core.hpp"
+#include "io/npz.hpp"              // layerwise::io: .npz checkpoints (libzip)
+#include "data/mnist.hpp"          // layerwise::data: IDX and MNIST loaders (zlib)
+#include "diagnostics/tensor_stats.hpp"  // layerwise::diagnostics
+#include "diagnostics/tensorboard.hpp"

@@ -1,7 +1,7 @@
 // Control: the same command as the failing snippets, on a network whose shapes fit, fed
 // the ways that are allowed: a named Matrix (const or not) of the network's scalar type.
 #include <layerwise/gradient_check.hpp>
-#include <layerwise/layerwise.hpp>
+#include <layerwise/core.hpp>
 using namespace layerwise;
 using Net = Sequential<Dense<784, 128>, BatchNorm<128>, ReLU, Residual<Dense<128, 128>, BatchNorm<128>>,
                        Repeat<3, Dense<128, 128>, ReLU>, Dense<128, 10>>;

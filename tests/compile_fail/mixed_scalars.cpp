@@ -1,5 +1,5 @@
 // A float layer and a double layer in one network.
-#include <layerwise/layerwise.hpp>
+#include <layerwise/core.hpp>
 using namespace layerwise;
 int main() {
     Sequential<Dense<4, 3, double>, Dense<3, 2>> net;

@@ -1,5 +1,5 @@
 // A user type with the other members of a layer, but no forward.
-#include <layerwise/layerwise.hpp>
+#include <layerwise/core.hpp>
 using namespace layerwise;
 struct Half {
     using scalar_type = float;

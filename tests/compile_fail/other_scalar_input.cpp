@@ -1,5 +1,5 @@
 // A Matrix<double> given to a float network: it would be converted into a float temporary.
-#include <layerwise/layerwise.hpp>
+#include <layerwise/core.hpp>
 using namespace layerwise;
 int main() {
     Sequential<Dense<784, 128>, ReLU, Dense<128, 10>> net;

@@ -1,5 +1,5 @@
 // Each copy of the block feeds the next, so a 128 -> 64 block cannot repeat.
-#include <layerwise/layerwise.hpp>
+#include <layerwise/core.hpp>
 using namespace layerwise;
 int main() {
     Sequential<Dense<784, 128>, Repeat<2, Dense<128, 64>>, Dense<64, 10>> net;

@@ -1,5 +1,5 @@
 // y = x + F(x) cannot add a 64-wide F(x) to a 128-wide x.
-#include <layerwise/layerwise.hpp>
+#include <layerwise/core.hpp>
 using namespace layerwise;
 int main() {
     Sequential<Dense<784, 128>, Residual<Dense<128, 64>>, Dense<64, 10>> net;

@@ -1,5 +1,5 @@
 // Dense<784, 128> produces 128 features; Dense<64, 10> takes 64.
-#include <layerwise/layerwise.hpp>
+#include <layerwise/core.hpp>
 using namespace layerwise;
 int main() {
     Sequential<Dense<784, 128>, Dense<64, 10>> net;

@@ -1,6 +1,6 @@
 // check_gradients leaves the layer holding a reference to its input: a temporary is refused.
 #include <layerwise/gradient_check.hpp>
-#include <layerwise/layerwise.hpp>
+#include <layerwise/core.hpp>
 using namespace layerwise;
 int main() {
     Dense<3, 2, double> dense;

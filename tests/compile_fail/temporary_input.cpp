@@ -1,5 +1,5 @@
 // A temporary as forward's input: the network would keep a pointer to it for backward.
-#include <layerwise/layerwise.hpp>
+#include <layerwise/core.hpp>
 using namespace layerwise;
 int main() {
     Sequential<Dense<784, 128>, ReLU, Dense<128, 10>> net;

@@ -1,5 +1,5 @@
 // A temporary given to a single layer (here BatchNorm) rather than to a network.
-#include <layerwise/layerwise.hpp>
+#include <layerwise/core.hpp>
 using namespace layerwise;
 int main() {
     BatchNorm<8> bn;

@@ -1,5 +1,5 @@
 // A user's layer whose visit_parameters does not say how its parameter is initialised.
-#include <layerwise/layerwise.hpp>
+#include <layerwise/core.hpp>
 using namespace layerwise;
 struct Silent : Dense<4, 4> {
     template <class U>

@@ -1,5 +1,5 @@
 // A user's program: builds the seed's 10-layer network, runs one step, prints its summary.
-#include <layerwise/layerwise.hpp>
+#include <layerwise/core.hpp>
 #include <layerwise/models/seed_mlp.hpp>
 
 #include <iostream>
