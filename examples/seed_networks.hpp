@@ -44,7 +44,7 @@ template <Config C, class F>
 void with_depth(std::size_t depth, F& f) {
     check_depth(depth);
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-        ((depth == depths[I] ? (f.template operator()<Network<C, depths[I]>>(), true) : false) || ...);
+        (void)((depth == depths[I] ? (f.template operator()<Network<C, depths[I]>>(), true) : false) || ...);
     }(std::make_index_sequence<std::size(depths)>{});
 }
 

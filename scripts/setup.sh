@@ -18,11 +18,13 @@ packages=(
 )
 
 # --bench: nothing more (PyTorch, which the benchmark runner compares against, is in the list above).
+# --clang: clang 14 (scripts/test.sh with LAYERWISE_COMPILER=clang).
 # --fuzz, --tsan: clang 14, its runtimes (libFuzzer, ASan, UBSan, TSan: libclang-rt-14-dev)
 # and llvm-symbolizer (llvm), which turns the sanitizers' stacks into function names and lines.
 for flag in "$@"; do
   case $flag in
     --bench) ;;
+    --clang) packages+=(clang) ;;
     --fuzz | --tsan) packages+=(clang libclang-rt-14-dev llvm) ;;
     *) echo "setup: unknown option $flag" >&2; exit 2 ;;
   esac

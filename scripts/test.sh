@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
 # Builds everything and runs every test: the README's test command, and what CI runs.
-#   scripts/test.sh                 Release build in build/, then ctest
-#   LAYERWISE_SANITIZE=1 scripts/test.sh   the same with ASan + UBSan, in build-sanitize/
+#   scripts/test.sh                         Release build with g++ in build/, then ctest
+#   LAYERWISE_COMPILER=clang scripts/test.sh   the same with clang++ 14, in build-clang/
+#   LAYERWISE_SANITIZE=1 scripts/test.sh       with ASan + UBSan, in build-sanitize/
+# Under CI=true a warning (-Wall -Wextra -Wpedantic -Wshadow -Wconversion) fails the Release builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-bash scripts/fetch_mnist.sh  # the real-data tests read it (under CI=true they fail without it)
-
+compiler=${LAYERWISE_COMPILER:-gcc}
 dir=build
 extra=()
+case $compiler in
+  gcc) bash scripts/setup.sh ;;  # CMake's default compiler, Debian's g++
+  clang) bash scripts/setup.sh --clang; dir=build-clang; extra+=(-DCMAKE_CXX_COMPILER=clang++) ;;
+  *) echo "test.sh: LAYERWISE_COMPILER must be gcc or clang, not '$compiler'" >&2; exit 2 ;;
+esac
+bash scripts/fetch_mnist.sh  # the real-data tests read it (under CI=true they fail without it)
+
 if [ "${LAYERWISE_SANITIZE:-0}" = 1 ]; then
   dir=build-sanitize
-  extra=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DLAYERWISE_SANITIZE=ON -DLAYERWISE_BUILD_EXAMPLES=OFF)
+  extra+=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DLAYERWISE_SANITIZE=ON -DLAYERWISE_BUILD_EXAMPLES=OFF)
+elif [ "${CI:-}" = true ]; then
+  extra+=(-DLAYERWISE_WERROR=ON)  # the Release builds of both compilers are warning-clean
 fi
 cmake -S . -B "$dir" -DCMAKE_CXX_COMPILER_LAUNCHER=ccache "${extra[@]}"
 cmake --build "$dir" -j "$(nproc)"

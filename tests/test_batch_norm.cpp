@@ -35,7 +35,7 @@ TEST_CASE("BatchNorm in train mode normalises with the batch mean and biased var
 TEST_CASE("BatchNorm moving statistics after k steps match a hand computation") {
     BatchNorm<2, double> bn;
     double mm[2] = {0, 0}, mv[2] = {1, 1};  // Keras' initial moving mean and variance
-    for (int step = 0; step < 5; ++step) {
+    for (std::uint64_t step = 0; step < 5; ++step) {
         const Matrix<double> x = random_matrix(8, 2, 100 + step, -2, 4);
         bn.forward(x, Mode::train);
         for (std::size_t j = 0; j < 2; ++j) {

@@ -183,7 +183,7 @@ Matrix<float> weights_after_steps() {
     Dense<128, 128> layer;
     init(layer, 3);
     Opt opt;
-    for (int step = 0; step < 3; ++step) {
+    for (std::uint64_t step = 0; step < 3; ++step) {
         layer.dW = layerwise::testing::random_matrix<float>(128, 128, 40 + step);
         layer.db.fill(0.01f * float(step));
         opt.step(layer);

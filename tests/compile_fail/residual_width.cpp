@@ -3,5 +3,6 @@
 using namespace layerwise;
 int main() {
     Sequential<Dense<784, 128>, Residual<Dense<128, 64>>, Dense<64, 10>> net;
-    net.forward(zeros<float>(1, 784), Mode::train);
+    const Matrix<float> x = zeros<float>(1, 784);  // named: only the widths are wrong
+    net.forward(x, Mode::train);
 }
