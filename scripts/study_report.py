@@ -562,8 +562,49 @@ def verdict(runs, settings):
         text += (f"Reproduced in most runs by: {', '.join(best)}." if best
                  else "No setting tested reproduces it in most runs.")
         out.append(text)
+    out += same_endings(runs, settings)
     out += ["", "What stays unexplained is whatever no row above reproduces: the seed ran each point once, "
             "with a Keras version whose exact numerics we can only bracket by these switches."]
+    return out
+
+
+def first(run, column):
+    """The first epoch's value of a history column, or NaN."""
+    if not run["history"]:
+        return float("nan")
+    v = run["history"][0].get(column, "")
+    return float(v) if v not in ("", None) else float("nan")
+
+
+def same_endings(runs, settings):
+    """Pairs of BatchNorm settings whose runs (same config, depth and seed) end at the same final
+    numbers: a switch that changes nothing by the last epoch cannot explain a collapse there."""
+    key = lambda r: (r["meta"]["config"], r["meta"]["depth"], r["meta"]["seed"])  # noqa: E731
+    bn_runs = [r for r in runs if r["meta"]["config"] != "plain"]
+    by_setting = {st: {key(r): r for r in bn_runs if r["setting"] == st} for st in settings}
+    out = []
+    debias_only = False
+    for i, a in enumerate(settings):
+        for b in settings[i + 1:]:
+            pairs = [(by_setting[a][k], by_setting[b][k]) for k in by_setting[a] if k in by_setting[b]]
+            if len(pairs) < 3:
+                continue
+            end = max(abs(last(x, c) - last(y, c)) for x, y in pairs for c in ("val_accuracy", "accuracy"))
+            if not end <= 1e-4:
+                continue
+            start = max(abs(first(x, "val_accuracy") - first(y, "val_accuracy")) for x, y in pairs)
+            text = (f"- `{a}` and `{b}` end at the same final val_accuracy and train-mode accuracy in all "
+                    f"{len(pairs)} paired BatchNorm runs (largest difference {end:.1e}; after epoch 1 their "
+                    f"val_accuracy differed by up to {start:.4f}).")
+            debias_only = debias_only or "debias" in (a, b) or {a, b} == {"keras2.1", "eps_outside"}
+            out.append(text)
+    if out:
+        out = ["", "Settings that end where another does:", ""] + out
+    if debias_only:
+        out += ["", "Zero-debiasing divides BatchNorm's moving averages by 1 - momentum^t, which is 1 to float "
+                f"precision after a few thousand steps (0.99^2000 = {0.99 ** 2000:.0e}), and the moving averages "
+                "never feed back into training: it can change early inference-mode numbers only, and cannot "
+                "explain a collapse at epoch 20."]
     return out
 
 
