@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The full study behind docs/study/: the seed's grid at 20 epochs over three seeds under both
 # numerics presets, plus one axis per suspected cause of the seed's early collapse at depths
-# 25-40 (the report's "Why does the seed collapse earlier?"). About 3 hours on 2 cores.
+# 25-40 (the report's "Why does the seed collapse earlier?"). 3 to 4 hours on 2 cores.
 # Finished runs are skipped, so an interrupted study resumes where it stopped.
 #   bash scripts/full_study.sh [OUT]        runs into OUT (default: study-full), then writes docs/study/
 #   GRADIENT_STUDY=path/to/binary ...       use an already built gradient_study

@@ -18,4 +18,4 @@ out=${OUT:-study}
 echo
 echo "Done. Report: $out/REPORT.md, figures: $out/*.png, runs: $out/<config>-d<depth>-s<seed>/"
 echo "The full study behind docs/study/ (20 epochs, seeds 1-3, both presets, one switch at a time at depths 25-40;"
-echo "about 3 hours on 2 cores, resumable; it writes docs/study/): bash scripts/full_study.sh"
+echo "3 to 4 hours on 2 cores, resumable; it writes docs/study/): bash scripts/full_study.sh"

@@ -415,8 +415,15 @@ def figure_why(runs, settings, out):
         ax.set_ylim(0, 1.02)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("final validation accuracy")
-    axes[0][0].legend(fontsize=7, loc="lower left")
+    # one legend for every setting of every panel (he_uniform, say, has plain runs only)
+    legend = {}
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(label, handle)
+    fig.legend(list(legend.values()), list(legend.keys()), fontsize=7, loc="lower center",
+               ncol=len(legend), bbox_to_anchor=(0.5, -0.02))
     fig.suptitle("One switch at a time: which setting collapses where the seed did?", fontsize=10)
+    fig.subplots_adjust(bottom=0.22)
     return save(fig, out, "why_collapse")
 
 
@@ -518,12 +525,19 @@ def verdict(runs, settings):
 
     # 1. plain nets dead from depth 25, training accuracy at chance
     dead = lambda r: last(r, "val_accuracy") < COLLAPSE and last(r, "accuracy") < COLLAPSE  # noqa: E731
-    found = []
+    found, never, seen = [], [], set()
     for setting in settings:
+        if without_batchnorm(setting) in seen:  # the same plain runs under another name
+            continue
+        seen.add(without_batchnorm(setting))
         g = by_cell(runs, setting).get("plain", {})
-        first = next((d for d in sorted(g) if majority(g[d], dead)), None)
-        if first is not None:
-            found.append((setting, first))
+        if not g:
+            continue
+        first_dead = next((d for d in sorted(g) if majority(g[d], dead)), None)
+        if first_dead is not None:
+            found.append((setting, first_dead))
+        else:
+            never.append(f"{setting} (depths {min(g)}-{max(g)})")
     reproduces = [s for s, d in found if d <= 25]
     text = "1. **Plain nets dead from depth 25.** "
     if not found:
@@ -531,6 +545,8 @@ def verdict(runs, settings):
     else:
         text += "Depth from which most seeds are dead (val and train-mode accuracy < 0.2): " + ", ".join(
             f"{s} {d}" for s, d in found) + ". "
+        if never:
+            text += "Never dead in most seeds: " + ", ".join(never) + ". "
         text += (f"Reproduced (dead from 25 or earlier) by: {', '.join(reproduces)}." if reproduces
                  else "No setting tested makes it die as early as the seed's depth 25.")
     missing = [s for s in settings if "plain" not in by_cell(runs, s) and without_batchnorm(s) == s]
