@@ -45,20 +45,27 @@ void for_each_output_batch(Net& net, MatrixView<typename Net::scalar_type> x, st
     }
     forget_inputs(net);
 }
+
+// y = net(x) for all rows, batch by batch: (B x C). `who` names the caller in messages.
+template <class Net>
+Matrix<typename Net::scalar_type> all_outputs(Net& net, MatrixView<typename Net::scalar_type> x,
+                                              std::size_t batch_size, const char* who) {
+    using T = typename Net::scalar_type;
+    Matrix<T> result;  // y: (B x C)
+    for_each_output_batch(net, x, batch_size, who, [&](std::size_t first, const Matrix<T>& y) {
+        const std::size_t C = y.shape(1);
+        if (first == 0) result = Matrix<T>::from_shape({x.rows(), C});
+        std::copy(y.data(), y.data() + y.size(), result.data() + first * C);
+    });
+    return result;
+}
 }  // namespace detail
 
 /// The network's output rows in Mode::inference: (B x C).
 template <class Net>
 Matrix<typename Net::scalar_type> outputs(Net& net, MatrixView<typename Net::scalar_type> x,
                                           std::size_t batch_size = 128) {
-    using T = typename Net::scalar_type;
-    Matrix<T> result;  // y: (B x C)
-    detail::for_each_output_batch(net, x, batch_size, "outputs", [&](std::size_t first, const Matrix<T>& y) {
-        const std::size_t C = y.shape(1);
-        if (first == 0) result = Matrix<T>::from_shape({x.rows(), C});
-        std::copy(y.data(), y.data() + y.size(), result.data() + first * C);
-    });
-    return result;
+    return detail::all_outputs(net, x, batch_size, "outputs");
 }
 
 /// p = softmax of each output row (the class probabilities of a classifier whose last layer
@@ -66,14 +73,10 @@ Matrix<typename Net::scalar_type> outputs(Net& net, MatrixView<typename Net::sca
 template <class Net>
 Matrix<typename Net::scalar_type> probabilities(Net& net, MatrixView<typename Net::scalar_type> x,
                                                 std::size_t batch_size = 128) {
-    using T = typename Net::scalar_type;
-    Matrix<T> p;  // p: (B x C)
-    detail::for_each_output_batch(net, x, batch_size, "probabilities", [&](std::size_t first, const Matrix<T>& y) {
-        const std::size_t C = y.shape(1);
-        if (first == 0) p = Matrix<T>::from_shape({x.rows(), C});
-        for (std::size_t i = 0; i < y.shape(0); ++i)
-            softmax_row(y.data() + i * C, p.data() + (first + i) * C, C);  // p_i = softmax(y_i)
-    });
+    Matrix<typename Net::scalar_type> p = detail::all_outputs(net, x, batch_size, "probabilities");  // p: the outputs y ...
+    const std::size_t C = p.shape(1);
+    for (std::size_t i = 0; i < p.shape(0); ++i)
+        softmax_row(p.data() + i * C, p.data() + i * C, C);  // ... then p_i = softmax(y_i), in place
     return p;
 }
 

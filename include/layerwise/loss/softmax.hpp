@@ -33,6 +33,7 @@ struct SoftmaxRow {
 };
 
 /// p[0 .. C) = softmax(z[0 .. C)), C >= 1, subtracting the row's maximum first.
+/// p may be z itself: each z_k is read before p_k is written, and m is kept aside.
 template <class T>
 SoftmaxRow<T> softmax_row(const T* z, T* p, std::size_t C) {
     const std::size_t a = arg_max(z, C);
