@@ -15,10 +15,11 @@
 #include <array>
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
-#include <functional>
 #include <memory>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -28,6 +29,34 @@ namespace layerwise {
 inline constexpr std::size_t max_threads = 8;
 
 namespace detail {
+
+/// A non-owning reference to a callable void(Args...): an object pointer and a function
+/// pointer. Passing kernels as a FunctionRef to the non-template dispatchers below means
+/// each kernel body is compiled once, in its thunk, whatever thread count runs it. (With
+/// std::function and templated dispatch, every kernel was compiled three times: inline on
+/// the one-thread path, in parallel_rows and in std::function's handler; that was a good
+/// part of the compile time of a network's translation unit.) The referenced callable must
+/// outlive the call, which it does: it is a lambda on the caller's stack.
+template <class Signature>
+class FunctionRef;
+
+template <class... Args>
+class FunctionRef<void(Args...)> {
+public:
+    FunctionRef() = default;  // refers to nothing; calling it is a bug
+
+    template <class F>
+        requires(!std::is_same_v<std::remove_cvref_t<F>, FunctionRef>)
+    FunctionRef(F& f)  // NOLINT: implicit, like std::function_ref
+        : object_(const_cast<void*>(static_cast<const void*>(std::addressof(f)))),
+          call_([](void* object, Args... args) { (*static_cast<F*>(object))(args...); }) {}
+
+    void operator()(Args... args) const { call_(object_, args...); }
+
+private:
+    void* object_ = nullptr;
+    void (*call_)(void*, Args...) = nullptr;
+};
 
 inline void relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -61,13 +90,13 @@ public:
     /// An exception thrown by any part is caught; run waits for every part to finish (f and
     /// what it refers to live on the caller's stack) and then rethrows, on the caller's
     /// thread, the exception of the lowest-numbered part that threw.
-    void run(const std::function<void(std::size_t)>& f) {
+    void run(FunctionRef<void(std::size_t)> f) {
         if (workers_.empty()) {
             f(0);
             return;
         }
         for (auto& e : errors_) e = nullptr;
-        task_ = &f;
+        task_ = f;
         pending_.store(workers_.size());
         generation_.fetch_add(1, std::memory_order_release);
         generation_.notify_all();
@@ -80,7 +109,6 @@ public:
             if (spin < 4096) relax();  // the other bands usually finish within microseconds:
             else std::this_thread::yield();  // spin first, since a yield is a system call
         }
-        task_ = nullptr;
         for (auto& e : errors_)
             if (e) std::rethrow_exception(std::exchange(e, nullptr));
     }
@@ -100,7 +128,7 @@ private:
             seen = now;
             if (stop_.load()) return;
             try {
-                (*task_)(part);
+                task_(part);
             } catch (...) {
                 errors_[part] = std::current_exception();  // rethrown by run on the caller's thread
             }
@@ -112,7 +140,7 @@ private:
     std::atomic<std::uint64_t> generation_{0};
     std::atomic<std::size_t> pending_{0};
     std::atomic<bool> stop_{false};
-    const std::function<void(std::size_t)>* task_ = nullptr;
+    FunctionRef<void(std::size_t)> task_;  // set by run before each new generation
     std::array<std::exception_ptr, max_threads> errors_{};  // per part, written by that part only
 };
 
@@ -132,37 +160,58 @@ inline void set_threads(std::size_t n) {
 
 inline std::size_t threads() { return detail::pool().size(); }
 
-/// Runs f(part, parts) on every thread of the pool, part 0 on the caller.
-template <class F>
-void parallel_parts(F&& f) {
-    const std::size_t parts = threads();
-    if (parts == 1) return f(std::size_t{0}, std::size_t{1});
-    const std::function<void(std::size_t)> task = [&](std::size_t part) { f(part, parts); };
-    detail::pool().run(task);
-}
-
-/// Splits rows [0, rows) into one band per thread and runs f(part, first, last) on each
-/// (a single band on the caller when there is one thread or too few rows to share).
-template <class F>
-void parallel_rows(std::size_t rows, F&& f) {
-    if (threads() == 1 || rows < 16 * threads()) return f(std::size_t{0}, std::size_t{0}, rows);
-    parallel_parts([&](std::size_t part, std::size_t parts) {
-        f(part, rows * part / parts, rows * (part + 1) / parts);
-    });
-}
-
 /// The fewest elements an element-wise pass gives each thread. Measured with
 /// bench_train --threads 2 on the seed's 25-layer network (128 x 128 passes, 16384
 /// elements, 2 cores): grains of 2048 to 8192 ran alike and about 10% faster than keeping
 /// those passes (and the optimizer's) on the calling thread, which a grain of 65536 did.
 inline constexpr std::size_t elementwise_grain = 4096;
 
+namespace detail {
+
+using RowTask = FunctionRef<void(std::size_t, std::size_t, std::size_t)>;  // (part, first, last)
+
+/// Runs f(part, parts) on every thread of the pool, part 0 on the caller.
+[[gnu::noinline]] inline void run_parts(FunctionRef<void(std::size_t, std::size_t)> f) {
+    const std::size_t parts = threads();
+    if (parts == 1) return f(0, 1);
+    auto task = [&](std::size_t part) { f(part, parts); };
+    pool().run(task);
+}
+
+/// Cuts rows [0, rows) into one band per thread and runs f(part, first, last) on each.
+[[gnu::noinline]] inline void run_rows(std::size_t rows, RowTask f) {
+    if (threads() == 1 || rows < 16 * threads()) return f(0, 0, rows);
+    auto band = [&](std::size_t part, std::size_t parts) { f(part, rows * part / parts, rows * (part + 1) / parts); };
+    run_parts(band);
+}
+
+/// run_rows for element-wise passes over a (rows x cols) matrix: these are memory-bound and
+/// short, so they are shared only when each thread gets at least elementwise_grain elements.
+[[gnu::noinline]] inline void run_elementwise(std::size_t rows, std::size_t cols, RowTask f) {
+    if (rows * cols < elementwise_grain * threads()) return f(0, 0, rows);
+    run_rows(rows, f);
+}
+
+}  // namespace detail
+
+/// Runs f(part, parts) on every thread of the pool, part 0 on the caller.
+template <class F>
+void parallel_parts(F&& f) {
+    detail::run_parts(f);
+}
+
+/// Splits rows [0, rows) into one band per thread and runs f(part, first, last) on each
+/// (a single band on the caller when there is one thread or too few rows to share).
+template <class F>
+void parallel_rows(std::size_t rows, F&& f) {
+    detail::run_rows(rows, f);
+}
+
 /// parallel_rows for element-wise passes over a (rows x cols) matrix: these are memory-bound
 /// and short, so they are shared only when each thread gets at least elementwise_grain elements.
 template <class F>
 void parallel_elementwise(std::size_t rows, std::size_t cols, F&& f) {
-    if (rows * cols < elementwise_grain * threads()) return f(std::size_t{0}, std::size_t{0}, rows);
-    parallel_rows(rows, std::forward<F>(f));
+    detail::run_elementwise(rows, cols, f);
 }
 
 /// Per-thread partial column sums, kept by a layer so that summing allocates nothing.
