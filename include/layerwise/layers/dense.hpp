@@ -10,6 +10,7 @@
 #pragma once
 
 #include "../concepts.hpp"
+#include "../gemm.hpp"
 #include "../parallel.hpp"
 
 #include <array>
