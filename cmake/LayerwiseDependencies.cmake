@@ -5,18 +5,13 @@
 # they create (xtensor, BLAS::BLAS, ZLIB::ZLIB, PkgConfig::LIBZIP) are directory-scoped as
 # CMake's own find modules make them.
 
-# core: xtensor, xsimd (the optimizers' vectorised updates), the xtensor-blas headers
-# (cxxblas) and a CBLAS library. xtensor-blas's own
+# core: xtensor, the xtensor-blas headers (cxxblas) and a CBLAS library. xtensor-blas's own
 # CMake package is not used: it links LAPACK, which layerwise never calls.
 function(layerwise_find_core out)
   set(missing "")
   find_package(xtensor QUIET CONFIG)
   if(NOT xtensor_FOUND)
     list(APPEND missing "xtensor (Debian: libxtensor-dev)")
-  endif()
-  find_package(xsimd QUIET CONFIG)
-  if(NOT xsimd_FOUND)
-    list(APPEND missing "xsimd (Debian: libxsimd-dev)")
   endif()
   find_path(LAYERWISE_CXXBLAS_INCLUDE_DIR xflens/cxxblas/cxxblas.cxx HINTS ${xtensor_INCLUDE_DIRS})
   mark_as_advanced(LAYERWISE_CXXBLAS_INCLUDE_DIR)

@@ -11,8 +11,8 @@ set(CPACK_DEBIAN_FILE_NAME "layerwise-dev_${PROJECT_VERSION}_all.deb")
 set(CPACK_DEBIAN_PACKAGE_ARCHITECTURE all)
 set(CPACK_DEBIAN_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS
-  # core: xtensor (with xtl), xsimd, the xtensor-blas headers, a CBLAS
-  "libxtensor-dev, libxsimd-dev, libxtensor-blas-dev, libopenblas-dev, "
+  # core: xtensor (with xtl), the xtensor-blas headers, a CBLAS
+  "libxtensor-dev, libxtensor-blas-dev, libopenblas-dev, "
   # io: libzip through pkg-config; data: zlib
   "libzip-dev, pkg-config | pkgconf, zlib1g-dev")
 string(REPLACE ";" "" CPACK_DEBIAN_PACKAGE_DEPENDS "${CPACK_DEBIAN_PACKAGE_DEPENDS}")

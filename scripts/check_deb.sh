@@ -43,7 +43,7 @@ cat > "$stage/core_only.sh" <<'EOS'
 set -euxo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q > /dev/null
-apt-get install -y -q libxtensor-dev libxsimd-dev libxtensor-blas-dev libopenblas-dev cmake g++ make > apt.log
+apt-get install -y -q libxtensor-dev libxtensor-blas-dev libopenblas-dev cmake g++ make > apt.log
 ! dpkg -s libzip-dev zlib1g-dev pkg-config pkgconf 2>/dev/null | grep -q 'Status: install ok'
 dpkg --force-depends -i layerwise-dev_*_all.deb > dpkg.log 2>&1
 cmake -S . -B build -DLAYERWISE_CONSUMER_MODE=find_package > /dev/null

@@ -10,7 +10,7 @@ source "$(dirname "$0")/lib/apt_install.sh"
 
 packages=(
   g++ make cmake ccache pkg-config ca-certificates
-  libxtensor-dev libxtensor-blas-dev libxsimd-dev xtl-dev libopenblas-dev
+  libxtensor-dev libxtensor-blas-dev xtl-dev libopenblas-dev
   doctest-dev libcli11-dev zlib1g-dev libzip-dev
   python3 python3-numpy python3-matplotlib python3-protobuf libbenchmark-dev
   python3-torch  # the reference of scripts/torch_crosscheck.py (ctest crosscheck.torch) and of the benchmarks

@@ -34,7 +34,7 @@ public:
         state_.for_each_trainable(net, [=](T* p, const T* g, std::size_t n, std::array<T*, 2> s) {
             T* m = s[0];
             T* v = s[1];
-            for_each_pack<T>(n, [&](std::size_t k, auto lanes) {
+            for_each_pack<T>(n, [=](std::size_t k, auto lanes) {
                 using L = decltype(lanes);
                 const auto gk = L::load(g + k);
                 const auto mk = b1 * L::load(m + k) + (T(1) - b1) * gk;       // m = b1 m + (1 - b1) g

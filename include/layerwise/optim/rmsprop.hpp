@@ -34,7 +34,7 @@ public:
         const T eps_in = inside ? epsilon : T(0), eps_out = inside ? T(0) : epsilon;
         state_.for_each_trainable(net, [=](T* p, const T* g, std::size_t n, std::array<T*, 1> s) {
             T* a = s[0];
-            for_each_pack<T>(n, [&](std::size_t k, auto lanes) {
+            for_each_pack<T>(n, [=](std::size_t k, auto lanes) {
                 using L = decltype(lanes);
                 const auto gk = L::load(g + k);
                 const auto ak = r * L::load(a + k) + (T(1) - r) * gk * gk;  // a = rho a + (1 - rho) g^2
