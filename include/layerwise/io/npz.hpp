@@ -146,7 +146,7 @@ void save_npz(Net& net, const std::filesystem::path& file) {
         detail::sync_file(temp);
     });
     if (error)
-        throw CheckpointError(file.string() + ": cannot replace it with " + temporary_sibling(file).string() + ": " +
+        throw CheckpointError(file.string() + ": cannot replace it with " + temporary_sibling(file) + ": " +
                               error.message());
 }
 

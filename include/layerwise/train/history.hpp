@@ -6,7 +6,6 @@
 
 #include <cstddef>
 #include <cstdio>
-#include <filesystem>
 #include <limits>
 #include <cmath>
 #include <optional>
@@ -72,7 +71,8 @@ struct History {
         return out.str();
     }
 
-    void write_csv(const std::filesystem::path& file) const { io::write_file_atomically(file, csv()); }
+    /// Writes csv() to file atomically (a std::filesystem::path converts to the string).
+    void write_csv(const std::string& file) const { io::write_file_atomically(file, csv()); }
 };
 
 }  // namespace layerwise
