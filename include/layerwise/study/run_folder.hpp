@@ -1,0 +1,59 @@
+// layerwise/study/run_folder.hpp — one run's results folder: complete or absent.
+//
+// A run is built in OUT/.incomplete/<name>.<host>.<pid> and renamed to OUT/<name> when every
+// file is written, so a folder OUT/<name> is always a finished run, a rerun skips it, and a
+// killed run leaves only its temporary, which the next attempt at that run deletes. Several
+// shards may share OUT on a shared file system: a run belongs to one shard, and the
+// temporary's name says which host and process built it.
+#pragma once
+
+#include <unistd.h>  // gethostname, getpid
+
+#include <filesystem>
+#include <string>
+#include <system_error>
+
+namespace layerwise::study {
+
+class RunFolder {
+public:
+    RunFolder(std::filesystem::path out, std::string name) : out_(std::move(out)), name_(std::move(name)) {}
+
+    /// Where the finished run lives.
+    std::filesystem::path final_path() const { return out_ / name_; }
+
+    /// Whether the run is finished: its folder exists with `marker` (the last file a run
+    /// writes) inside.
+    bool done(const char* marker = "run.json") const { return std::filesystem::exists(final_path() / marker); }
+
+    /// Deletes what earlier attempts at this run left in OUT/.incomplete, creates a fresh
+    /// temporary folder for this process and returns it.
+    std::filesystem::path begin() {
+        namespace fs = std::filesystem;
+        const fs::path incomplete = out_ / ".incomplete";
+        fs::create_directories(incomplete);
+        for (const auto& e : fs::directory_iterator(incomplete))
+            if (e.path().filename().string().starts_with(name_ + ".")) fs::remove_all(e.path());
+        char host[256] = {};
+        if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+        tmp_ = incomplete / (name_ + "." + (host[0] ? host : "host") + "." + std::to_string(getpid()));
+        fs::create_directories(tmp_);
+        return tmp_;
+    }
+
+    /// Moves the temporary folder into place as OUT/<name>, replacing an unfinished one.
+    void commit() {
+        namespace fs = std::filesystem;
+        if (tmp_.empty()) throw std::logic_error("study::RunFolder: commit without begin");
+        fs::remove_all(final_path());
+        fs::rename(tmp_, final_path());
+        tmp_.clear();
+    }
+
+private:
+    std::filesystem::path out_;
+    std::string name_;
+    std::filesystem::path tmp_;
+};
+
+}  // namespace layerwise::study
