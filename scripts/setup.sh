@@ -5,13 +5,14 @@
 #   scripts/setup.sh --bench    the same (PyTorch, for scripts/run_benchmarks.py, is in the default list)
 #   scripts/setup.sh --fuzz     and clang with libFuzzer, for scripts/fuzz.sh
 #   scripts/setup.sh --tsan     and clang with its ThreadSanitizer runtime, for scripts/tsan.sh
+#   scripts/setup.sh --cluster  and Slurm, munge and Open MPI, for the cluster tests
 set -euo pipefail
 source "$(dirname "$0")/lib/apt_install.sh"
 
 packages=(
   g++ make cmake ccache pkg-config ca-certificates
   libxtensor-dev libxtensor-blas-dev xtl-dev libopenblas-dev
-  doctest-dev libcli11-dev zlib1g-dev libzip-dev
+  doctest-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libzip-dev
   python3 python3-numpy python3-matplotlib python3-protobuf libbenchmark-dev
   python3-torch  # the reference of scripts/torch_crosscheck.py (ctest crosscheck.torch) and of the benchmarks
   dataset-fashion-mnist
@@ -19,12 +20,14 @@ packages=(
 
 # --bench: nothing more (PyTorch, which the benchmark runner compares against, is in the list above).
 # --clang: clang 14 (scripts/test.sh with LAYERWISE_COMPILER=clang).
+# --cluster: Slurm, munge and Open MPI, which ctest's cluster.slurm and cluster.mpirun start for real.
 # --fuzz, --tsan: clang 14, its runtimes (libFuzzer, ASan, UBSan, TSan: libclang-rt-14-dev)
 # and llvm-symbolizer (llvm), which turns the sanitizers' stacks into function names and lines.
 for flag in "$@"; do
   case $flag in
     --bench) ;;
     --clang) packages+=(clang) ;;
+    --cluster) packages+=(slurm-wlm munge openmpi-bin) ;;
     --fuzz | --tsan) packages+=(clang libclang-rt-14-dev llvm) ;;
     *) echo "setup: unknown option $flag" >&2; exit 2 ;;
   esac

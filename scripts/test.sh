@@ -10,8 +10,8 @@ compiler=${LAYERWISE_COMPILER:-gcc}
 dir=build
 extra=()
 case $compiler in
-  gcc) bash scripts/setup.sh ;;  # CMake's default compiler, Debian's g++
-  clang) bash scripts/setup.sh --clang; dir=build-clang; extra+=(-DCMAKE_CXX_COMPILER=clang++) ;;
+  gcc) bash scripts/setup.sh --cluster ;;  # CMake's default compiler, Debian's g++
+  clang) bash scripts/setup.sh --clang --cluster; dir=build-clang; extra+=(-DCMAKE_CXX_COMPILER=clang++) ;;
   *) echo "test.sh: LAYERWISE_COMPILER must be gcc or clang, not '$compiler'" >&2; exit 2 ;;
 esac
 bash scripts/fetch_mnist.sh  # the real-data tests read it (under CI=true they fail without it)
