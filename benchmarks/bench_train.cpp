@@ -4,8 +4,7 @@
 //   bench_train --config bn --depth 25 --batch 128 --steps 300 --threads 1
 //   bench_train ... --gemm-only      only the GEMMs of the same steps: the BLAS ceiling
 // Prints what it measured, the BLAS kernel and threads, and last `samples_per_s=<number>`.
-#include "../examples/seed_networks.hpp"
-
+#include <layerwise/models/seed_select.hpp>
 #include <layerwise/blas_runtime.hpp>
 #include <layerwise/init.hpp>
 #include <layerwise/loss/softmax_cross_entropy.hpp>

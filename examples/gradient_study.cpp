@@ -17,12 +17,12 @@
 // and renamed into place when complete, so a rerun skips finished runs and redoes a
 // killed one from scratch.
 #include "options.hpp"
-#include "seed_networks.hpp"
 #include "seed_settings.hpp"
 
 #include <layerwise/blas_runtime.hpp>
 #include <layerwise/data/mnist.hpp>
 #include <layerwise/init.hpp>
+#include <layerwise/models/seed_select.hpp>
 #include <layerwise/io/atomic_file.hpp>
 #include <layerwise/optim/rmsprop.hpp>
 #include <layerwise/study/grid.hpp>

@@ -1,9 +1,11 @@
 // examples/options.hpp — command-line checks shared by train_mnist and gradient_study. Every
 // option is checked while the command line is parsed, before any data is read or any folder
 // is created, and each message names the option, the value and what is allowed, in words.
+// load_dataset reads the --dataset / --data pair the programs share.
 #pragma once
 
-#include "seed_networks.hpp"
+#include <layerwise/data/mnist.hpp>
+#include <layerwise/models/seed_select.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -75,6 +77,13 @@ inline void check_output_folder(const std::filesystem::path& out, std::initializ
         }
         if (p == p.parent_path()) break;
     }
+}
+
+/// The dataset named by --dataset ("mnist" or "fashion") from the folder --data, or from
+/// the default folder when dir is empty (data/mnist; Debian's Fashion-MNIST).
+inline data::Split load_dataset(const std::string& name, const std::string& dir) {
+    if (name == "mnist") return data::load_mnist(dir.empty() ? "data/mnist" : dir);
+    return dir.empty() ? data::load_fashion_mnist() : data::load_fashion_mnist(dir);
 }
 
 }  // namespace layerwise::seed

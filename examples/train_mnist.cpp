@@ -5,12 +5,12 @@
 //   train_mnist --config plain --depth 40 --numerics keras2.1 --out runs/plain40
 //   train_mnist --config bn --depth 35 --bn-debias on --bn-momentum 0.9 --init he_uniform
 #include "options.hpp"
-#include "seed_networks.hpp"
 #include "seed_settings.hpp"
 
 #include <layerwise/blas_runtime.hpp>
 #include <layerwise/data/mnist.hpp>
 #include <layerwise/init.hpp>
+#include <layerwise/models/seed_select.hpp>
 #include <layerwise/io/npz.hpp>
 #include <layerwise/optim/adam.hpp>
 #include <layerwise/optim/rmsprop.hpp>

@@ -1,14 +1,12 @@
-// examples/seed_networks.hpp — choosing one of the seed's networks at run time.
+// layerwise/models/seed_select.hpp — choosing one of the seed's networks at run time.
 //
 // The network is a type, so a program that takes --config and --depth on its command
 // line compiles every choice in and picks one: with_seed_network(config, depth, f) calls
 // f.template operator()<Net>() with Net = seed::Network<config, depth>. Depths 10, 15, ...,
-// 50 are compiled in; any other is an error that lists them. load_dataset reads the
-// --dataset / --data pair the programs share.
+// 50 are compiled in; any other is an error that lists them.
 #pragma once
 
-#include <layerwise/data/mnist.hpp>
-#include <layerwise/models/seed_mlp.hpp>
+#include "seed_mlp.hpp"
 
 #include <algorithm>
 #include <iterator>
@@ -55,13 +53,6 @@ void with_seed_network(Config config, std::size_t depth, F&& f) {
         case Config::plain: return with_depth<Config::plain>(depth, f);
         case Config::skip: return with_depth<Config::skip>(depth, f);
     }
-}
-
-/// The dataset named by --dataset ("mnist" or "fashion") from the folder --data, or from
-/// the default folder when dir is empty (data/mnist; Debian's Fashion-MNIST).
-inline data::Split load_dataset(const std::string& name, const std::string& dir) {
-    if (name == "mnist") return data::load_mnist(dir.empty() ? "data/mnist" : dir);
-    return dir.empty() ? data::load_fashion_mnist() : data::load_fashion_mnist(dir);
 }
 
 }  // namespace layerwise::seed
