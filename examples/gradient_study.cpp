@@ -12,10 +12,12 @@
 // Then: scripts/study_report.py study   (figures and REPORT.md; several folders merge).
 //
 // Every run writes OUT/<config>-d<depth>-s<seed>[-<setting>]/ (seed_settings.hpp names the
-// setting): history.csv, keras_history.csv, gradients.csv, bn_stats.csv (BatchNorm configs),
-// run.json and a TensorBoard event file. A run is built in OUT/.incomplete/
-// and renamed into place when complete, so a rerun skips finished runs and redoes a
-// killed one from scratch.
+// setting): history.csv, keras_history.csv, run.json, and what study::Recorder records
+// (gradients.csv, probe.csv, bn_stats.csv for BatchNorm configs, a TensorBoard event file;
+// examples/my_network_study.cpp does the same for a network of your own). A run is built in
+// OUT/.incomplete/ (study::RunFolder) and renamed into place when complete, so a rerun skips
+// finished runs and redoes a killed one from scratch. The machinery is include/layerwise/study/;
+// this program is the seed's configuration and the command line.
 #include "options.hpp"
 #include "seed_settings.hpp"
 
