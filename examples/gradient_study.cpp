@@ -215,12 +215,13 @@ int main(int argc, char** argv) {
         std::map<std::pair<int, std::size_t>, double> trainable;
         std::vector<double> costs;
         for (const Run& r : runs) {
-            auto [it, fresh] = trainable.try_emplace({int(r.config), r.depth}, 0.0);
-            if (fresh)
+            const auto found = trainable.try_emplace({int(r.config), r.depth}, 0.0);  // no structured binding:
+            double& params = found.first->second;  // clang 14 cannot capture one in a lambda
+            if (found.second)
                 seed::with_seed_network(r.config, r.depth, [&]<class Net>() {
-                    it->second = double(count_parameters(*std::make_unique<Net>()).trainable);
+                    params = double(count_parameters(*std::make_unique<Net>()).trainable);
                 });
-            costs.push_back(it->second * double(o.epochs));
+            costs.push_back(params * double(o.epochs));
         }
         const std::vector<std::size_t> plan = study::plan_shards(costs, shard.count);
         if (o.plan) {

@@ -125,11 +125,11 @@ TEST_CASE("an explicit --shard always wins over the launcher") {
 }
 
 TEST_CASE("the shard plan covers the grid once, depends only on the costs, and balances the seed's grid") {
-    for (std::size_t seeds : {1, 3}) {
+    for (std::size_t seeds : {std::size_t{1}, std::size_t{3}}) {
         const std::vector<double> costs = seed_grid_costs(seeds);
         const double total = std::accumulate(costs.begin(), costs.end(), 0.0);
         const double largest_run = *std::max_element(costs.begin(), costs.end());
-        for (std::size_t n : {2, 4, 8}) {
+        for (std::size_t n : {std::size_t{2}, std::size_t{4}, std::size_t{8}}) {
             CAPTURE(seeds);
             CAPTURE(n);
             const std::vector<std::size_t> plan = study::plan_shards(costs, n);
