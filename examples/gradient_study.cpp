@@ -60,7 +60,7 @@ struct Options {
     std::string seeds = "1";
     std::string numerics = "tf2";
     std::string rmsprop_epsilon, bn_debias, bn_momentum, init;  // lists; empty: as the preset / Keras' default
-    std::size_t epochs = 20, batch = 128, jobs = 1, grad_every = 0, probe = 1024, train_inference = 10000;
+    std::size_t epochs = 20, batch = 128, jobs = 0, threads = 0, grad_every = 0, probe = 1024, train_inference = 10000;
     std::string dataset = "mnist", data, out = "study", shard;  // shard empty: from the launcher, or all
     bool plan = false;
 };
@@ -110,8 +110,9 @@ struct Study {
     std::vector<int> probe_y;
     std::mutex print;
 
+    // Trains one run into dir; returns the seconds of its phases (fit's, the recorder's, files).
     template <class Net>
-    void train(const Run& run, const fs::path& dir) {
+    PhaseTimes train(const Run& run, const fs::path& dir) {
         auto net = std::make_unique<Net>();
         init(*net, run.seed, run.settings.init);
         run.settings.apply(*net);
@@ -135,9 +136,12 @@ struct Study {
         recorder.attach(fo);
         const History h = fit(*net, optimizer, {split.train.images, split.train.labels},
                               {split.test.images, split.test.labels}, fo);
+        recorder.write();
+        PhaseTimes times = h.times;
+        times += recorder.times();
+        auto timed = times.measure("files");
         io::write_file_atomically(dir / "history.csv", h.csv());
         io::write_file_atomically(dir / "keras_history.csv", keras_history_csv(h));
-        recorder.write();
         const seed::Settings& st = run.settings;
         nlohmann::ordered_json meta = {
             {"config", seed::config_names[int(run.config)]},
@@ -156,7 +160,11 @@ struct Study {
             {"parameters", Net::parameter_count},
             {"diverged", nullptr}};
         if (h.divergence) meta["diverged"] = {{"epoch", h.divergence->epoch}, {"step", h.divergence->step}};
+        nlohmann::ordered_json seconds;
+        for (const auto& [phase, secs] : times.phases()) seconds[phase] = secs;
+        meta["seconds"] = seconds;  // by phase, the files up to here included
         io::write_file_atomically(dir / "run.json", meta.dump() + "\n");  // written last: marks the run finished
+        return times;
     }
 };
 
@@ -183,8 +191,14 @@ int main(int argc, char** argv) {
     app.add_option("--dataset", o.dataset, "mnist or fashion")->check(CLI::IsMember({"mnist", "fashion"}));
     app.add_option("--data", o.data, "folder with the IDX files (default: data/mnist, or Debian's Fashion-MNIST)");
     app.add_option("--out", o.out, "study folder");
-    app.add_option("--jobs", o.jobs, "runs in parallel (each on one BLAS thread)")
-        ->check(seed::whole_number(1, std::max(1u, std::thread::hardware_concurrency())));
+    app.add_option("--jobs", o.jobs,
+                   "runs in parallel, each on one thread (default: one per available core; 1 in a shard, whose "
+                   "launcher may start several per machine)")
+        ->check(seed::whole_number(1, static_cast<long long>(available_cores())));
+    app.add_option("--threads", o.threads,
+                   "layerwise threads per run, with --jobs 1 (default 1: the same bits however the study is launched; "
+                   "the numbers are reproducible per thread count)")
+        ->check(seed::whole_number(1, static_cast<long long>(max_threads)));
     app.add_option("--shard", o.shard,
                    "i/n: run only the i-th of n slices of the grid (1-based). Default: the slice of a Slurm array "
                    "task, an srun task or an mpirun rank, else the whole grid");
@@ -192,6 +206,11 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     try {
+        if (o.jobs > 1 && o.threads > 1)
+            throw std::invalid_argument("--threads " + std::to_string(o.threads) + " with --jobs " +
+                                        std::to_string(o.jobs) +
+                                        ": parallel runs get one thread each (layerwise's thread pool serves one run "
+                                        "at a time); use --jobs 1 --threads N, or --jobs N");
         const std::vector<std::size_t> depths = study::parse_numbers(o.depths, "--depths"),
                                        seeds = study::parse_numbers(o.seeds, "--seeds");
         for (std::size_t d : depths) seed::check_depth(d, "--depths:");
@@ -257,11 +276,20 @@ int main(int argc, char** argv) {
         study.probe_x = zeros<float>(p, 784);
         std::copy(study.split.train.images.data(), study.split.train.images.data() + p * 784, study.probe_x.data());
         study.probe_y.assign(study.split.train.labels.begin(), study.split.train.labels.begin() + long(p));
-        if (o.jobs > 1) set_blas_threads(1);  // one core per run
-
+        // One thread per run unless --threads says otherwise, so that a run's numbers are the same
+        // bits however the study is launched (--jobs, shards, a cluster): they are reproducible per
+        // thread count, and OpenBLAS's own threads change them too, so BLAS stays on one.
+        const std::size_t jobs = std::min(o.jobs > 0 ? o.jobs : shard.count > 1 ? 1 : available_cores(), todo.size()),
+                          threads_per_run = std::max<std::size_t>(o.threads, 1);
+        set_threads(threads_per_run);  // (and BLAS on one thread)
+        std::printf("gradient_study: %zu run%s at a time, %zu layerwise thread%s and %d BLAS thread%s each (%zu cores "
+                    "available)\n", jobs, jobs == 1 ? "" : "s", threads_per_run, threads_per_run == 1 ? "" : "s",
+                    blas_threads(), blas_threads() == 1 ? "" : "s", available_cores());
+        std::fflush(stdout);
 
         std::atomic<std::size_t> next{0}, finished{0};
         std::atomic<bool> failed{false};
+        PhaseTimes all_times;  // summed over the runs (under study.print)
         const auto t0 = std::chrono::steady_clock::now();
         auto worker = [&] {
             for (std::size_t k; (k = next++) < todo.size() && !failed;) {
@@ -269,8 +297,9 @@ int main(int argc, char** argv) {
                 study::RunFolder folder(out, run.name());  // shards may share out: the run is ours alone
                 const fs::path tmp = folder.begin();
                 const auto start = std::chrono::steady_clock::now();
+                PhaseTimes times;
                 try {
-                    seed::with_seed_network(run.config, run.depth, [&]<class Net>() { study.train<Net>(run, tmp); });
+                    seed::with_seed_network(run.config, run.depth, [&]<class Net>() { times = study.train<Net>(run, tmp); });
                     folder.commit();
                 } catch (const std::exception& e) {
                     std::lock_guard lock(study.print);
@@ -280,17 +309,26 @@ int main(int argc, char** argv) {
                 }
                 const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
                 std::lock_guard lock(study.print);
+                times.add("other", secs - times.total());  // building and initialising the network, committing
+                all_times += times;
                 std::printf("[%zu/%zu] %s done in %.1f s -> %s\n", ++finished, todo.size(), run.name().c_str(), secs,
                             folder.final_path().c_str());
                 std::fflush(stdout);
             }
         };
         std::vector<std::thread> pool;
-        for (std::size_t j = 0; j < std::min(o.jobs, todo.size()); ++j) pool.emplace_back(worker);
+        for (std::size_t j = 0; j < jobs; ++j) pool.emplace_back(worker);
         for (auto& t : pool) t.join();
         if (failed) return 1;
+        const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::printf("gradient_study: where the time went, summed over the runs (%zu at a time, %zu thread%s each):\n",
+                    jobs, threads_per_run, threads_per_run == 1 ? "" : "s");
+        for (const auto& [phase, secs] : all_times.phases())
+            std::printf("  phase %-16s %9.1f s  %5.1f%%\n", phase.c_str(), secs, 100 * secs / all_times.total());
+        std::printf("gradient_study: run_seconds=%.1f wall_seconds=%.1f jobs=%zu threads_per_run=%zu\n",
+                    all_times.total(), wall, jobs, threads_per_run);
         std::printf("gradient_study: %zu runs in %.1f s. Figures and report: scripts/study_report.py %s\n", todo.size(),
-                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), out.c_str());
+                    wall, out.c_str());
     } catch (const std::exception& e) {
         std::fprintf(stderr, "gradient_study: %s\n", e.what());
         return 2;

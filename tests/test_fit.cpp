@@ -199,7 +199,7 @@ TEST_CASE("inference_train_samples evaluates the first N training samples in inf
     FitOptions o = quiet(2, 32, 3);
     o.inference_train_samples = 100;
     std::vector<Evaluation> seen;
-    o.on_epoch_end = [&](const EpochRecord&) { seen.push_back(evaluate(net, train.samples(), 32, 100)); };
+    o.on_epoch_end = [&](const EpochRecord&) { seen.push_back(evaluate(net, train.samples(), o.evaluation_batch_size, 100)); };
     const History h = fit(net, opt, train.samples(), val.samples(), o);
     REQUIRE(seen.size() == 2);
     for (std::size_t e = 0; e < 2; ++e) {

@@ -12,6 +12,11 @@
 
 #include "blas_runtime.hpp"
 
+#if defined(__linux__)
+#include <sched.h>  // sched_getaffinity
+#endif
+
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -159,6 +164,16 @@ inline void set_threads(std::size_t n) {
 }
 
 inline std::size_t threads() { return detail::pool().size(); }
+
+/// The cores this process may run on: its CPU affinity (what taskset, mpirun's binding or a
+/// Slurm task's cgroup leave it), or all the machine's where there is no affinity to ask.
+inline std::size_t available_cores() {
+#if defined(__linux__)
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return static_cast<std::size_t>(std::max(1, CPU_COUNT(&set)));
+#endif
+    return std::max(1u, std::thread::hardware_concurrency());
+}
 
 /// The fewest elements an element-wise pass gives each thread. Measured with
 /// bench_train --threads 2 on the seed's 25-layer network (128 x 128 passes, 16384

@@ -63,7 +63,7 @@ $py "$src/scripts/study_report.py" "$work/shard1" "$work/shard2" --out "$work/me
 diff <(table "$work/whole") <(table "$work/merged") || fail "sharded + merged table differs from the unsharded one"
 
 # 3. kill in the middle of the second run, then rerun
-"$study" "${common[@]}" --epochs 6 --out "$work/killed" > "$work/killed.log" &
+"$study" "${common[@]}" --epochs 6 --jobs 1 --out "$work/killed" > "$work/killed.log" &  # one run at a time
 pid=$!
 for _ in $(seq 1 600); do
   [ -d "$work/killed/bn-d10-s1" ] && [ -n "$(ls -A "$work/killed/.incomplete" 2>/dev/null)" ] && break

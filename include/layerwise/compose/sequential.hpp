@@ -9,9 +9,14 @@
 // The layers live in a std::tuple; forward is one pack expansion over them and backward
 // one over the reversed index sequence: no recursion, so a Sequential of K layers costs
 // K instantiations, not K nested ones.
+//
+// Some adjacent pairs run as one pass (compose/fusion.hpp): in inference a Dense followed by
+// a BatchNorm (the BatchNorm folds into the Dense; the fold's cache sits between the two), in
+// training a BatchNorm followed by a ReLU.
 #pragma once
 
 #include "../concepts.hpp"
+#include "fusion.hpp"
 
 #include <algorithm>
 #include <array>
@@ -28,6 +33,30 @@ struct Link {
     std::size_t produced = 0;  // the width reaching it
     std::size_t expected = 0;  // the width it takes
 };
+
+// The fold caches of a Sequential: one between each pair of adjacent layers (NoFold, empty,
+// for the pairs that do not fold).
+template <class Layers, class Pairs>
+struct fold_slots;
+template <class... Layers, std::size_t... I>
+struct fold_slots<std::tuple<Layers...>, std::index_sequence<I...>> {
+    using type = std::tuple<typename fold_between<std::tuple_element_t<I, std::tuple<Layers...>>,
+                                                  std::tuple_element_t<I + 1, std::tuple<Layers...>>>::type...>;
+};
+
+// Whether layers I and I + 1 of the tuple are a pair of compose/fusion.hpp: a fold (inference)
+// or a fusion (training).
+enum class Pair { fold, fuse };
+template <std::size_t I, class Tuple>
+consteval bool pair_at(Pair kind) {
+    if constexpr (I + 1 < std::tuple_size_v<Tuple>) {
+        using A = std::tuple_element_t<I, Tuple>;
+        using B = std::tuple_element_t<I + 1, Tuple>;
+        return kind == Pair::fold ? folds<A, B> : fuses<A, B>;
+    } else {
+        return false;
+    }
+}
 
 // Walks the widths from input to output; any_width layers pass the width through.
 template <std::size_t K>
@@ -102,7 +131,7 @@ public:
 
     const Matrix& forward(const Matrix& x, Mode mode) {
         require_rows(x, "forward");
-        return forward_rest(std::get<0>(layers_).forward(x, mode), mode);
+        return forward_all(x, mode);
     }
 
     /// The same on memory the user lends (a MatrixView of a span or a pointer). When the first
@@ -116,7 +145,7 @@ public:
             throw std::invalid_argument("layerwise: forward: the input has " + std::to_string(x.cols()) +
                                         " columns, the network takes " + std::to_string(in_features));
         if constexpr (ViewInput<First>) {
-            return forward_rest(std::get<0>(layers_).forward(x, mode), mode);
+            return forward_all(x, mode);
         } else {
             ensure_shape(staged_, x.rows(), x.cols());
             std::copy(x.data(), x.data() + x.size(), staged_.data());
@@ -134,7 +163,7 @@ public:
     const Matrix& backward(const Matrix& dy) {
         const Matrix* g = &dy;
         [&]<std::size_t... I>(std::index_sequence<I...>) {
-            ((g = &std::get<K - 1 - I>(layers_).backward(*g)), ...);
+            ((g = backward_layer<K - 1 - I>(*g)), ...);
         }(std::make_index_sequence<K>{});
         return *g;
     }
@@ -143,8 +172,14 @@ public:
     void backward(const Matrix& dy, parameters_only_t) {
         const Matrix* g = &dy;
         [&]<std::size_t... I>(std::index_sequence<I...>) {
-            ((g = &std::get<K - 1 - I>(layers_).backward(*g)), ...);
+            ((g = backward_layer<K - 1 - I>(*g)), ...);
         }(std::make_index_sequence<K - 1>{});
+        if constexpr (fuses_at<0>) {
+            if (fused_) {
+                backward_layer<0>(*g);  // (the fused pair's backward forms dx anyway)
+                return;
+            }
+        }
         backward_parameters(std::get<0>(layers_), *g);
     }
 
@@ -158,18 +193,69 @@ public:
     template <std::size_t I>
     const auto& layer() const { return std::get<I>(layers_); }
 
+    /// The fold cache between layers I and I + 1 (compose/fusion.hpp), for tests and diagnostics.
+    template <std::size_t I>
+    const auto& fold() const { return std::get<I>(folds_); }
+
 private:
-    // Every layer after the first: h_k = layer_k(h_{k-1}) for k = 2 .. K, from h_1 = layer_1(x).
-    const Matrix& forward_rest(const Matrix& h1, Mode mode) {
-        const Matrix* h = &h1;
+    template <std::size_t I>
+    static constexpr bool folds_at = detail::pair_at<I, std::tuple<Layers...>>(detail::Pair::fold);
+    template <std::size_t I>
+    static constexpr bool fuses_at = detail::pair_at<I, std::tuple<Layers...>>(detail::Pair::fuse);
+
+    // h_k = layer_k(h_{k-1}) for k = 1 .. K from h_0 = x (a Matrix, or a view when the first
+    // layer reads one in place), with the pairs of compose/fusion.hpp run as one: the folds in
+    // inference, the fusions in training.
+    template <class X>
+    const Matrix& forward_all(const X& x, Mode mode) {
+        const bool fold = mode == Mode::inference && fusion_enabled();
+        fused_ = mode == Mode::train && fusion_enabled();
+        const Matrix* h = forward_layer<0>(x, mode, fold);
         [&]<std::size_t... I>(std::index_sequence<I...>) {
-            ((h = &std::get<1 + I>(layers_).forward(*h, mode)), ...);
+            ((h = forward_layer<1 + I>(*h, mode, fold)), ...);
         }(std::make_index_sequence<K - 1>{});
         return *h;
     }
 
+    // Layer I on h. The first of a pair runs both layers; the second passes the result through.
+    template <std::size_t I, class X>
+    const Matrix* forward_layer(const X& h, Mode mode, bool fold) {
+        auto& here = std::get<I>(layers_);
+        if constexpr (folds_at<I>) {  // Dense, BatchNorm
+            if (fold) return &std::get<I>(folds_).forward(here, std::get<I + 1>(layers_), MatrixView<scalar_type>(h));
+        }
+        if constexpr (fuses_at<I>) {  // BatchNorm, ReLU
+            if (fused_) return &here.forward_relu(h, mode, std::get<I + 1>(layers_).fused_output(h.shape(0), h.shape(1)));
+        }
+        if constexpr (I > 0) {
+            if constexpr (folds_at<I - 1>) {
+                if (fold) return &h;  // computed with layer I - 1
+            }
+            if constexpr (fuses_at<I - 1>) {
+                if (fused_) return &h;
+            }
+        }
+        return &here.forward(h, mode);
+    }
+
+    // g_{I-1} = layer_I.backward(g_I), with the fused pairs as one.
+    template <std::size_t I>
+    const Matrix* backward_layer(const Matrix& g) {
+        if constexpr (fuses_at<I>) {
+            if (fused_) return &std::get<I>(layers_).backward_relu(g, std::get<I + 1>(layers_).output());
+        }
+        if constexpr (I > 0) {
+            if constexpr (fuses_at<I - 1>) {
+                if (fused_) return &g;  // done with layer I - 1
+            }
+        }
+        return &std::get<I>(layers_).backward(g);
+    }
+
     std::tuple<Layers...> layers_;
+    typename detail::fold_slots<std::tuple<Layers...>, std::make_index_sequence<K - 1>>::type folds_;
     Matrix staged_;  // (B x in_features): forward(MatrixView)'s copy of its input, in the copy case
+    bool fused_ = false;  // the last forward ran the training pairs fused (so does backward)
 };
 
 }  // namespace layerwise

@@ -9,8 +9,11 @@
 // The bins are the same for every tensor, epoch and run, so histograms compare directly.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -29,16 +32,32 @@ struct TensorStats {
     std::size_t positive = 0, negative = 0, zeros = 0, nonfinite = 0;
     std::array<std::uint64_t, bins> histogram{};  // [0]: below 1e-12, [1..28]: half-decades, [29]: >= 1e2
 
-    /// Lower edge of bin b (0 for the first).
-    static double bin_lower_edge(std::size_t b) {
-        return b == 0 ? 0.0 : std::pow(10.0, (first_exponent_x2 + int(b) - 1) / 2.0);
-    }
-    /// The bin of |g| > 0.
+    /// Lower edge of bin b (0 for the first): 10^((first_exponent_x2 + b - 1) / 2).
+    static double bin_lower_edge(std::size_t b) { return edges()[b]; }
+
+    /// The bin of |g| > 0: the b with bin_lower_edge(b) <= a < bin_lower_edge(b + 1), found
+    /// among the edges by bisection (five comparisons: a log10 per value cost the study more
+    /// than its histograms were worth).
     static std::size_t bin_of(double a) {
-        if (a < 1e-12) return 0;
-        const int k = static_cast<int>(std::floor(2.0 * std::log10(a))) - first_exponent_x2;
-        if (k >= int(inner_bins)) return bins - 1;
-        return static_cast<std::size_t>(std::max(k, 0)) + 1;
+        const auto& e = edges();
+        return static_cast<std::size_t>(std::upper_bound(e.begin() + 1, e.end(), a) - e.begin()) - 1;
+    }
+
+private:
+    // e[0] = 0, e[b] = 10^((first_exponent_x2 + b - 1) / 2) for b = 1 .. bins - 1: whole
+    // decades read from text, so that 1e-3 is the double the literal 1e-3 is.
+    static const std::array<double, bins>& edges() {
+        static const std::array<double, bins> e = [] {
+            std::array<double, bins> out{};
+            for (std::size_t b = 1; b < bins; ++b) {
+                const int x2 = first_exponent_x2 + int(b) - 1;
+                char text[16];
+                std::snprintf(text, sizeof text, "1e%d", x2 / 2);
+                out[b] = x2 % 2 == 0 ? std::strtod(text, nullptr) : std::pow(10.0, x2 / 2.0);
+            }
+            return out;
+        }();
+        return e;
     }
 };
 

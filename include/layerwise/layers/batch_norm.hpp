@@ -12,6 +12,11 @@
 //   inference forward and backward (moving statistics, constants):
 //     y_ij = gamma_j (x_ij - moving_mean_j) / sqrt(moving_var_j + eps) + beta_j
 //     dx_ij = dy_ij gamma_j / sqrt(moving_var_j + eps)
+//   with the ReLU after it (train; compose/fusion.hpp), in one pass each way:
+//     y_ij = max(gamma_j xhat_ij + beta_j, 0);   backward: the train backward on g_ij = dy_ij if y_ij > 0, else 0
+//     (g formed in this layer's dx buffer, which backward then turns into dx in place)
+//   folded into the Dense before it, z = x W + b (inference; compose/fusion.hpp):
+//     y_ij = (x W)_ij a_j + c_j,   a_j = gamma_j / sqrt(moving_var_j + eps),   c_j = (b_j - moving_mean_j) a_j + beta_j
 //
 // Keras 2.1.5 (zero_debias = true) kept the moving averages zero-debiased instead: a
 // hidden accumulator a = momentum a + (1 - momentum) batch starts at 0 and
@@ -60,6 +65,81 @@ public:
     }
 
     const Matrix<T>& forward(const Matrix<T>& x, Mode mode) {
+        relu_fused_ = false;
+        return forward_into<false>(x, mode, y_);
+    }
+
+    /// Forward and the ReLU after this layer in one pass, into y, the ReLU's output buffer
+    /// (compose/fusion.hpp): y = max(gamma xhat + beta, 0). This layer's own output() is not formed.
+    const Matrix<T>& forward_relu(const Matrix<T>& x, Mode mode, Matrix<T>& y) {
+        relu_fused_ = true;
+        return forward_into<true>(x, mode, y);
+    }
+    LAYERWISE_FORWARD_NEEDS_NAMED_INPUT(T)
+
+    const Matrix<T>& backward(const Matrix<T>& dy) { return backward_gated<false>(dy, nullptr); }
+
+    /// Backward through the ReLU after this layer and this layer in one pass (compose/fusion.hpp),
+    /// y being the ReLU's output: the backward above on g = dy where y > 0, else 0.
+    const Matrix<T>& backward_relu(const Matrix<T>& dy, const Matrix<T>& y) {
+        require_shape(y, dy.shape(0), N, "BatchNorm backward through ReLU", "y");
+        return backward_gated<true>(dy, y.data());
+    }
+
+    /// This layer's inference map folded into a Dense before it whose bias is `bias` (N):
+    /// BatchNorm(x W + b) = (x W) a + c with a = gamma / sqrt(moving_var + eps) and
+    /// c = (b - moving_mean) a + beta (a, c: (N), see the top of this file).
+    void fold(const T* bias, T* a, T* c) const {
+        for (std::size_t j = 0; j < N; ++j) {
+            a[j] = gamma(j) / std::sqrt(moving_variance(j) + epsilon);
+            c[j] = (bias[j] - moving_mean(j)) * a[j] + beta(j);
+        }
+    }
+
+    /// The buffer a folded forward (compose/fusion.hpp) writes this layer's output into, (rows
+    /// x N). The layer then holds no input: backward throws until the next forward.
+    Matrix<T>& folded_output(std::size_t rows) {
+        relu_fused_ = false;
+        mode_ = Mode::inference;
+        x_ = nullptr;
+        folded_ = true;
+        ensure_shape(y_, rows, N);
+        return y_;
+    }
+
+    /// Drops the reference to the last input (see Dense::forget_input).
+    void forget_input() { x_ = nullptr; }
+
+    template <class F>
+    void visit_parameters(F&& f) {
+        f("gamma", gamma, dgamma, true, Initializer::ones);
+        f("beta", beta, dbeta, true, Initializer::zeros);
+        f("moving_mean", moving_mean, no_gradient_, false, Initializer::zeros);
+        f("moving_variance", moving_variance, no_gradient_, false, Initializer::ones);
+    }
+
+    /// The batch statistics of the last train-mode forward: mean (N) and biased variance (N).
+    const std::array<T, N>& batch_mean() const { return mean_; }
+    const std::array<T, N>& batch_variance() const { return var_; }
+
+    /// The output of the last forward and the input gradient of the last backward,
+    /// for diagnostics (the signal going forward and the error going backward).
+    /// After a forward fused with the ReLU after it or folded into the Dense before it
+    /// (compose/fusion.hpp), output() throws std::logic_error: that forward formed no output of
+    /// this layer's own (the folded one's is the pair's, and output() returns it).
+    const Matrix<T>& output() const {
+        if (relu_fused_)
+            throw std::logic_error("layerwise: BatchNorm: output() after a train forward fused with the ReLU after "
+                                   "it, so no output of its own was formed; run that forward inside a "
+                                   "layerwise::NoFusion scope");
+        return y_;
+    }
+    const auto& input_gradient() const { return dx_; }
+
+private:
+    // The forward into y; with Relu, y = max(gamma xhat + beta, 0).
+    template <bool Relu>
+    const Matrix<T>& forward_into(const Matrix<T>& x, Mode mode, Matrix<T>& y) {
         if (x.shape(1) != N)
             throw std::invalid_argument("layerwise: BatchNorm<" + std::to_string(N) + ">: input has " +
                                         std::to_string(x.shape(1)) + " columns, expected " + std::to_string(N));
@@ -71,7 +151,8 @@ public:
                                         "of one sample is 0, so every output would be beta)");
         mode_ = mode;
         x_ = &x;
-        ensure_shape(y_, B, N);
+        folded_ = false;
+        ensure_shape(y, B, N);
         const T* in = x.data();
         T* mu = mean_.data();
         T* var = var_.data();
@@ -94,22 +175,37 @@ public:
                 inv[j] = T(1) / std::sqrt(moving_variance(j) + epsilon);
             }
         }
-        T* out = y_.data();
+        T* out = y.data();
         const T* gam = gamma.data();
         const T* bet = beta.data();
         parallel_elementwise(B, N, [&](std::size_t, std::size_t first, std::size_t last) {
-            normalize(in + first * N, mu, inv, gam, bet, out + first * N, last - first);
+            normalize<Relu>(in + first * N, mu, inv, gam, bet, out + first * N, last - first);
         });
-        return y_;
+        return y;
     }
-    LAYERWISE_FORWARD_NEEDS_NAMED_INPUT(T)
 
-    const Matrix<T>& backward(const Matrix<T>& dy) {
+    // The backward on g = dy, or with Relu on g = dy where relu_y > 0, else 0: ReLU's backward
+    // (relu_fn::backward), written into dx_ first and then turned into dx in place. (Gating dy
+    // where the column sums read it, with no pass of its own, gave wrong sums with g++ 12 -O3
+    // for some widths -- 6 and 16 doubles -- and right ones with -O2 and clang: kept out.)
+    template <bool Relu>
+    const Matrix<T>& backward_gated(const Matrix<T>& dy, const T* relu_y) {
+        if (folded_)
+            throw std::logic_error("layerwise: BatchNorm: backward after an inference forward that folded this layer "
+                                   "into the Dense before it, so its input, which the gradients need, was never "
+                                   "formed; run that forward inside a layerwise::NoFusion scope");
         if (x_ == nullptr) throw std::logic_error("layerwise: BatchNorm: backward called before forward");
-        const std::size_t B = y_.shape(0);
+        const std::size_t B = x_->shape(0);
         require_shape(dy, B, N, "BatchNorm backward", "dy");
         ensure_shape(dx_, B, N);
+        T* dx = dx_.data();
         const T* g = dy.data();
+        if constexpr (Relu) {
+            parallel_elementwise(B, N, [&](std::size_t, std::size_t first, std::size_t last) {
+                relu_gate(dy.data() + first * N, relu_y + first * N, dx + first * N, last - first);
+            });
+            g = dx;  // g = dy where y > 0, else 0; dx below overwrites it element by element
+        }
         const T* x = x_->data();     // xhat is recomputed from x: storing it would cost a (B x N)
         const T* mu = mean_.data();  // buffer written in forward and read back here, every step
         const T* gam = gamma.data();
@@ -122,7 +218,6 @@ public:
         std::array<T, N> c;  // gamma / (B sqrt(var + eps)) in train mode, gamma / sqrt(moving_var + eps) in inference
         const bool train = mode_ == Mode::train;
         for (std::size_t j = 0; j < N; ++j) c[j] = train ? gam[j] * inv[j] / T(B) : gam[j] * inv[j];
-        T* dx = dx_.data();
         parallel_elementwise(B, N, [&](std::size_t, std::size_t first, std::size_t last) {
             if (train) normalize_backward(g + first * N, x + first * N, mu, inv, c.data(), db.data(), dg.data(), T(B),
                                           dx + first * N, last - first);
@@ -131,44 +226,35 @@ public:
         return dx_;
     }
 
-    /// Drops the reference to the last input (see Dense::forget_input).
-    void forget_input() { x_ = nullptr; }
-
-    template <class F>
-    void visit_parameters(F&& f) {
-        f("gamma", gamma, dgamma, true, Initializer::ones);
-        f("beta", beta, dbeta, true, Initializer::zeros);
-        f("moving_mean", moving_mean, no_gradient_, false, Initializer::zeros);
-        f("moving_variance", moving_variance, no_gradient_, false, Initializer::ones);
-    }
-
-    /// The batch statistics of the last train-mode forward: mean (N) and biased variance (N).
-    const std::array<T, N>& batch_mean() const { return mean_; }
-    const std::array<T, N>& batch_variance() const { return var_; }
-
-    /// The output of the last forward and the input gradient of the last backward,
-    /// for diagnostics (the signal going forward and the error going backward).
-    const auto& output() const { return y_; }
-    const auto& input_gradient() const { return dx_; }
-
-private:
     // The element-wise passes, over `rows` rows of N. The pointers are __restrict (no two
     // overlap), which is what lets the compiler vectorize the j loops.
 
-    // y = gamma xhat + beta,  xhat = (x - mu) inv_std
+    // g = dy where y > 0, else 0 (ReLU's backward, relu_fn::backward)
+    static void relu_gate(const T* __restrict dy, const T* __restrict y, T* __restrict g, std::size_t rows) {
+        for (std::size_t k = 0; k < rows * N; ++k) {
+            const T d = dy[k], out = y[k];  // both loaded first: the loop vectorizes
+            g[k] = out > T(0) ? d : T(0);
+        }
+    }
+
+    // y = gamma xhat + beta,  xhat = (x - mu) inv_std;  with Relu, y = max(that, 0) (relu_fn::f)
+    template <bool Relu>
     static void normalize(const T* __restrict x, const T* __restrict mu, const T* __restrict inv_std,
                           const T* __restrict gamma_, const T* __restrict beta_, T* __restrict y, std::size_t rows) {
         for (std::size_t i = 0; i < rows; ++i, x += N, y += N)
             for (std::size_t j = 0; j < N; ++j) {
                 const T xhat = (x[j] - mu[j]) * inv_std[j];
-                y[j] = gamma_[j] * xhat + beta_[j];
+                const T out = gamma_[j] * xhat + beta_[j];
+                y[j] = Relu ? (out < T(0) ? T(0) : out) : out;
             }
     }
 
-    // dx = c (B dy - dbeta - xhat dgamma),  c = gamma / (B sqrt(var + eps)),  xhat = (x - mu) inv_std
-    static void normalize_backward(const T* __restrict dy, const T* __restrict x, const T* __restrict mu,
+    // dx = c (B dy - dbeta - xhat dgamma),  c = gamma / (B sqrt(var + eps)),  xhat = (x - mu) inv_std.
+    // dy and dx may be one buffer (the fused backward works in place): each element is read
+    // before it is written, and neither is __restrict.
+    static void normalize_backward(const T* dy, const T* __restrict x, const T* __restrict mu,
                                    const T* __restrict inv_std, const T* __restrict c, const T* __restrict dbeta_,
-                                   const T* __restrict dgamma_, T batch, T* __restrict dx, std::size_t rows) {
+                                   const T* __restrict dgamma_, T batch, T* dx, std::size_t rows) {
         for (std::size_t i = 0; i < rows; ++i, dy += N, x += N, dx += N)
             for (std::size_t j = 0; j < N; ++j) {
                 const T xhat = (x[j] - mu[j]) * inv_std[j];
@@ -176,8 +262,8 @@ private:
             }
     }
 
-    // dx = c dy,  c = gamma / sqrt(moving_var + eps)
-    static void scale(const T* __restrict dy, const T* __restrict c, T* __restrict dx, std::size_t rows) {
+    // dx = c dy,  c = gamma / sqrt(moving_var + eps)  (dy and dx may be one buffer)
+    static void scale(const T* dy, const T* __restrict c, T* dx, std::size_t rows) {
         for (std::size_t i = 0; i < rows; ++i, dy += N, dx += N)
             for (std::size_t j = 0; j < N; ++j) dx[j] = c[j] * dy[j];
     }
@@ -201,6 +287,8 @@ private:
     }
 
     Mode mode_ = Mode::train;
+    bool folded_ = false;         // the last forward was folded into the Dense before (no x_)
+    bool relu_fused_ = false;     // the last forward wrote the ReLU's output instead of y_
     std::array<T, N> mean_{};     // mu: (N) batch mean, or the moving mean in inference
     std::array<T, N> var_{};      // var: (N) biased batch variance
     std::array<T, N> inv_std_{};  // 1 / sqrt(var + eps): (N)

@@ -7,11 +7,17 @@
 //
 // x may be a Matrix or a MatrixView of memory the user lends: forward reads it in place
 // (one GEMM on its data pointer) and keeps that pointer for dW = x^T dy, so no copy is made.
+// A batch of 1 to 4 rows goes to few_rows_times (small_gemm.hpp), which reads W once; more
+// rows go to BLAS.
+//
+//   folded:   y  = (x W) a + c             a, c: (Out), a BatchNorm in inference folded into
+//                                          this layer (compose/fusion.hpp); b is inside c
 #pragma once
 
 #include "../concepts.hpp"
 #include "../gemm.hpp"
 #include "../parallel.hpp"
+#include "../small_gemm.hpp"
 
 #include <array>
 #include <stdexcept>
@@ -43,21 +49,40 @@ public:
     /// The same on memory the user lends, read in place (no copy): the GEMM needs only the
     /// data pointer and the shape. The memory must stay alive and unchanged until backward.
     const Matrix<T>& forward(MatrixView<T> x, Mode /*mode*/) {
-        require_rows(x, "Dense");
-        if (x.cols() != In)
-            throw std::invalid_argument("layerwise: Dense<" + std::to_string(In) + ", " + std::to_string(Out) +
-                                        ">: input has " + std::to_string(x.cols()) + " columns, expected " +
-                                        std::to_string(In));
+        check_input(x);
         const std::size_t batch = x.rows();
         x_ = x.data();
         x_rows_ = batch;
+        folded_ = false;
         ensure_shape(y_, batch, Out);
+        if (batch <= few_rows_max) {
+            few_rows_times<In, Out>(x.data(), batch, W.data(), nullptr, b.data(), y_.data());  // y = x W + b
+            return y_;
+        }
         parallel_rows(batch, [&](std::size_t, std::size_t first, std::size_t last) {
             for (std::size_t i = first; i < last; ++i)  // y = b in every row ...
                 std::copy(b.data(), b.data() + Out, y_.data() + i * Out);
             gemm_rows(x.data(), batch, In, false, W, false, y_, first, last, T(1), T(1));  // ... then y += x W
         });
         return y_;
+    }
+
+    /// The folded forward (compose/fusion.hpp): y = (x W) a + c, column by column, into y,
+    /// the output buffer of the BatchNorm folded into this layer (a, c: (Out), from
+    /// BatchNorm::fold, which puts b into c). Keeps x for backward like forward; this layer's
+    /// own output() is not formed.
+    void forward_scaled(MatrixView<T> x, const T* a, const T* c, Matrix<T>& y) {
+        check_input(x);
+        const std::size_t batch = x.rows();
+        x_ = x.data();
+        x_rows_ = batch;
+        folded_ = true;
+        ensure_shape(y, batch, Out);
+        if (batch <= few_rows_max) return few_rows_times<In, Out>(x.data(), batch, W.data(), a, c, y.data());
+        parallel_rows(batch, [&](std::size_t, std::size_t first, std::size_t last) {
+            gemm_rows(x.data(), batch, In, false, W, false, y, first, last);  // y = x W, this band of rows ...
+            scale_shift(y.data() + first * Out, a, c, last - first);      // ... then y a + c, while it is in cache
+        });
     }
     LAYERWISE_FORWARD_NEEDS_NAMED_INPUT(T)
 
@@ -95,15 +120,38 @@ public:
 
     /// The output of the last forward and the input gradient of the last backward,
     /// for diagnostics (the signal going forward and the error going backward).
-    const auto& output() const { return y_; }
+    /// After a folded forward (compose/fusion.hpp) there is no output of this layer's own: output()
+    /// throws std::logic_error then, instead of returning an older batch's.
+    const Matrix<T>& output() const {
+        if (folded_)
+            throw std::logic_error("layerwise: Dense: output() after an inference forward that folded the BatchNorm "
+                                   "after it into this layer, so no output of its own was formed; run that forward "
+                                   "inside a layerwise::NoFusion scope");
+        return y_;
+    }
     const auto& input_gradient() const { return dx_; }
     /// Where the input of the last forward lives (null before forward and after forget_input),
     /// for diagnostics: a view's data pointer itself when the input was read in place.
     const T* input_data() const { return x_; }
 
 private:
+    // y = y a + c on `rows` rows of Out (the pointers do not overlap: the loop vectorizes)
+    static void scale_shift(T* __restrict y, const T* __restrict a, const T* __restrict c, std::size_t rows) {
+        for (std::size_t i = 0; i < rows; ++i, y += Out)
+            for (std::size_t j = 0; j < Out; ++j) y[j] = y[j] * a[j] + c[j];
+    }
+
+    void check_input(MatrixView<T> x) const {
+        require_rows(x, "Dense");
+        if (x.cols() != In)
+            throw std::invalid_argument("layerwise: Dense<" + std::to_string(In) + ", " + std::to_string(Out) +
+                                        ">: input has " + std::to_string(x.cols()) + " columns, expected " +
+                                        std::to_string(In));
+    }
+
     const T* x_ = nullptr;          // the input of the last forward: (B x In), owned upstream
     std::size_t x_rows_ = 0;        // B of that input
+    bool folded_ = false;           // the last forward was folded: y_ holds nothing of it
     Matrix<T> y_;                   // y: (B x Out)
     Matrix<T> dx_;                  // dx: (B x In)
     ColumnPartials<T, Out> partial_{};  // per-thread partial sums for db

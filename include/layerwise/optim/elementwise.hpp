@@ -12,100 +12,15 @@
 //       auto a = L::load(as + k);  ...  L::store(as + k, a);
 //   });
 //
-// A Pack<T> is a GCC/Clang vector type of 32 bytes with AVX, 16 with SSE2 (x86-64's
-// baseline): the compilers give it +, -, *, / with scalars broadcast, and lane_sqrt is the
-// one instruction that the language cannot spell. On other targets Pack<T> is T and the loop
-// is scalar. Every operation is an IEEE element-wise one, so a lane computes what the scalar
-// loop does.
-//
-// Why not xsimd, which does this in general: it was what layerwise used first, and its
-// headers and their instantiation cost about 1 s of a training TU's 5-6 s with g++ and clang
-// (measured for issue 11, -O3 -march=native). Why not <immintrin.h>: with -march=native on an
-// AVX-512 machine it is 45,000 lines, another 0.3 s of every TU, for one instruction. The
-// square roots are the compilers' builtins that <immintrin.h> itself wraps (_mm_sqrt_ps is
-// __builtin_ia32_sqrtps, _mm256_sqrt_ps is __builtin_ia32_sqrtps256, the same in GCC and
-// Clang). AVX-512's zmm is not used: the update is memory-bound, and its builtin differs
-// between the two compilers.
+// Pack, Lanes and lane_sqrt are in pack.hpp.
 #pragma once
 
-#include <cmath>
+#include "../pack.hpp"
+
 #include <cstddef>
-#include <cstring>
 #include <type_traits>
 
-#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__)) && defined(__SSE2__)
-#define LAYERWISE_X86_PACKS 1
-#endif
-
 namespace layerwise {
-
-#if defined(LAYERWISE_X86_PACKS)
-#if defined(__AVX__)
-inline constexpr std::size_t pack_bytes = 32;  // one ymm register
-#else
-inline constexpr std::size_t pack_bytes = 16;  // xmm
-#endif
-using PackFloat = float __attribute__((vector_size(pack_bytes)));
-using PackDouble = double __attribute__((vector_size(pack_bytes)));
-#endif
-
-/// A vector of T for the target (see above); T itself when it has none.
-template <class T>
-struct PackOf {
-    using type = T;
-};
-#if defined(LAYERWISE_X86_PACKS)
-template <>
-struct PackOf<float> {
-    using type = PackFloat;
-};
-template <>
-struct PackOf<double> {
-    using type = PackDouble;
-};
-#endif
-
-template <class T>
-using Pack = typename PackOf<T>::type;
-
-/// Loads and stores of V (a scalar, or a Pack) from unaligned memory.
-template <class V>
-struct Lanes {
-    template <class T>
-    static V load(const T* p) {
-        V v;
-        std::memcpy(&v, p, sizeof v);  // one unaligned load
-        return v;
-    }
-    template <class T>
-    static void store(T* p, const V& v) {
-        std::memcpy(p, &v, sizeof v);
-    }
-};
-
-template <class T>
-    requires std::is_arithmetic_v<T>
-struct Lanes<T> {
-    static T load(const T* p) { return *p; }
-    static void store(T* p, T v) { *p = v; }
-};
-
-/// sqrt of a scalar (std::sqrt) or of every lane of a Pack (the instruction).
-template <class T>
-    requires std::is_floating_point_v<T>
-T lane_sqrt(T x) {
-    return std::sqrt(x);
-}
-
-#if defined(LAYERWISE_X86_PACKS)
-#if defined(__AVX__)
-inline PackFloat lane_sqrt(PackFloat x) { return __builtin_ia32_sqrtps256(x); }   // vsqrtps ymm
-inline PackDouble lane_sqrt(PackDouble x) { return __builtin_ia32_sqrtpd256(x); }  // vsqrtpd ymm
-#else
-inline PackFloat lane_sqrt(PackFloat x) { return __builtin_ia32_sqrtps(x); }   // sqrtps xmm
-inline PackDouble lane_sqrt(PackDouble x) { return __builtin_ia32_sqrtpd(x); }  // sqrtpd xmm
-#endif
-#endif
 
 /// Calls f(k, Lanes<Pack<T>>{}) for k = 0, W, 2W, ... while a whole pack of W lanes fits in n,
 /// then f(k, Lanes<T>{}) for each remaining k.

@@ -23,6 +23,9 @@
 //   probe.csv      the probe batch's loss and accuracy with the same weights in train mode
 //                  and in inference mode: their gap is BatchNorm's statistics and nothing else;
 //   events.out.tfevents.*  loss, accuracy and each gradient's histogram per epoch.
+//
+// times() says how long each part took: probe (its forwards and backward), statistics,
+// tensorboard and files (PhaseTimes, train/phase_times.hpp; fit's History has the rest).
 #pragma once
 
 #include "../diagnostics/tensor_stats.hpp"
@@ -119,13 +122,18 @@ public:
     /// options' own on_step and on_epoch_end, called first.
     void attach(FitOptions& options) {
         options.input_gradient = options.input_gradient || live_every_ > 0;  // live rows include the first dx
+        options.fusion = options.fusion && live_every_ == 0;  // live rows read every layer's output and dx
         options.on_step = [this, user = options.on_step](std::size_t epoch, std::size_t step, std::size_t global) {
             if (user) user(epoch, step, global);
-            if (live_every_ && global % live_every_ == 0) record_stats(epoch, step, "live");
+            if (live_every_ && global % live_every_ == 0) {
+                auto timed = times_.measure("statistics");
+                record_stats(epoch, step, "live");
+            }
         };
         options.on_epoch_end = [this, user = options.on_epoch_end](const EpochRecord& r) {
             if (user) user(r);
             record_epoch(r.epoch);
+            auto timed = times_.measure("tensorboard");
             scalars(r);
         };
     }
@@ -133,10 +141,14 @@ public:
     /// Writes gradients.csv, probe.csv and (for a network with BatchNorm) bn_stats.csv into
     /// dir, each atomically. The event file is written as training goes.
     void write() const {
+        auto timed = times_.measure("files");
         io::write_file_atomically(dir_ / "gradients.csv", grads_.str());
         io::write_file_atomically(dir_ / "probe.csv", modes_.str());
         if (bn_stats_.str() != bn_stats_header()) io::write_file_atomically(dir_ / "bn_stats.csv", bn_stats_.str());
     }
+
+    /// Seconds spent recording, by phase: probe, statistics, tensorboard, files.
+    const PhaseTimes& times() const { return times_; }
 
 private:
     // Statistics of every trainable gradient and of every leaf layer's output and input
@@ -162,14 +174,23 @@ private:
     // BatchNorm's distances (they read the probe's batch mean and variance) and, last, an
     // inference forward (which overwrites what the layers hold).
     void record_epoch(std::size_t epoch) {
-        detail::track_moving_statistics(net_, false);
+        NoFusion unfused;  // the statistics read every layer's own output and input gradient
         SoftmaxCrossEntropy<float> loss;
-        const double train_loss = loss.forward(net_.forward(x_, Mode::train), y_);
-        const double train_accuracy = double(loss.correct()) / double(y_.size());
-        net_.backward(loss.backward());
-        detail::track_moving_statistics(net_, true);
-        record_bn_stats(epoch);
-        record_stats(epoch, 0, "probe");
+        double train_loss = 0, train_accuracy = 0;
+        {
+            auto timed = times_.measure("probe");
+            detail::track_moving_statistics(net_, false);
+            train_loss = loss.forward(net_.forward(x_, Mode::train), y_);
+            train_accuracy = double(loss.correct()) / double(y_.size());
+            net_.backward(loss.backward());
+            detail::track_moving_statistics(net_, true);
+        }
+        {
+            auto timed = times_.measure("statistics");
+            record_bn_stats(epoch);
+            record_stats(epoch, 0, "probe");
+        }
+        auto timed = times_.measure("probe");
         const double inference_loss = loss.forward(net_.forward(x_, Mode::inference), y_);
         char buf[160];
         std::snprintf(buf, sizeof buf, "%zu,%.9g,%.9g,%.9g,%.9g\n", epoch, train_loss, train_accuracy, inference_loss,
@@ -227,6 +248,7 @@ private:
     std::size_t live_every_;
     diagnostics::EventWriter events_;
     std::ostringstream grads_, bn_stats_, modes_;
+    mutable PhaseTimes times_;  // (write() is const, and is timed too)
 };
 
 }  // namespace layerwise::study

@@ -16,6 +16,7 @@
 
 #include "../loss/loss_function.hpp"
 #include "../loss/mean_squared_error.hpp"
+#include "../compose/fusion.hpp"
 #include "../loss/softmax_cross_entropy.hpp"
 #include "../visit.hpp"
 #include "history.hpp"
@@ -29,6 +30,7 @@
 #include <iostream>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <span>
 #include <stdexcept>
@@ -65,6 +67,13 @@ struct FitOptions {
     /// After every epoch, also evaluate the first this-many training samples with BatchNorm
     /// in inference mode (EpochRecord::train_*_inference). 0: off.
     std::size_t inference_train_samples = 0;
+    /// Rows per batch of the evaluations after each epoch (inference: the results do not depend
+    /// on it, and larger batches make better use of the GEMM).
+    std::size_t evaluation_batch_size = 512;
+    /// Run the adjacent layers of compose/fusion.hpp as one pass (the same numbers, faster).
+    /// Off: every layer forms its own output and input gradient, for on_step diagnostics
+    /// that read them (study::Recorder's live statistics).
+    bool fusion = true;
 };
 
 struct Evaluation {
@@ -221,6 +230,8 @@ History fit(Net& net, Optimizer& optimizer, Loss loss,
     if (B == 0) throw std::invalid_argument("layerwise: fit: batch_size must be at least 1");
 
     const std::size_t steps = (n + B - 1) / B;
+    std::optional<NoFusion> unfused;
+    if (!options.fusion) unfused.emplace();
     std::mt19937_64 rng(options.seed);
     std::vector<std::size_t> order(n);
     std::iota(order.begin(), order.end(), std::size_t{0});
@@ -237,9 +248,10 @@ History fit(Net& net, Optimizer& optimizer, Loss loss,
         const auto start = std::chrono::steady_clock::now();
         detail::shuffle(order, rng);
         progress.begin_epoch(epoch, options.epochs, steps);
-        double sum_loss = 0, sum_correct = 0;
+        double sum_loss = 0, sum_correct = 0, step_seconds = 0;
         std::size_t seen = 0;
         for (std::size_t s = 0; s < steps; ++s) {
+            const auto step_start = std::chrono::steady_clock::now();
             const std::size_t first = s * B, rows = std::min(B, n - first);
             Matrix<T>& x = rows == full.shape(0) ? full : last;
             detail::gather_batch(train, order, first, x, targets);
@@ -250,6 +262,7 @@ History fit(Net& net, Optimizer& optimizer, Loss loss,
             if (!std::isfinite(value)) bad = std::isnan(value) ? "loss is NaN" : "loss is infinite";
             else if (std::string g = first_nonfinite_gradient(net); !g.empty()) bad = "gradient of " + g + " is not finite";
             if (!bad.empty()) {
+                history.times.add("train_steps", step_seconds);
                 history.divergence = Divergence{epoch, s + 1, bad};
                 progress.diverged(*history.divergence);
                 forget_inputs(net);  // the batch buffers die here
@@ -260,13 +273,19 @@ History fit(Net& net, Optimizer& optimizer, Loss loss,
             sum_loss += double(value) * double(rows);
             if constexpr (CountsCorrect<Loss>) sum_correct += double(loss.correct());
             seen += rows;
-            if (options.on_step) options.on_step(epoch, s + 1, global_step);
             progress.step(s + 1, sum_loss / double(seen), accuracy(sum_correct, seen));
+            step_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
+            if (options.on_step) options.on_step(epoch, s + 1, global_step);
         }
-        const Evaluation val = evaluate(net, loss, validation, B);
+        history.times.add("train_steps", step_seconds);
+        const Evaluation val = [&] {
+            auto timed = history.times.measure("evaluation");
+            return evaluate(net, loss, validation, options.evaluation_batch_size);
+        }();
         EpochRecord record{epoch, sum_loss / double(seen), accuracy(sum_correct, seen), val.loss, val.accuracy, 0};
         if (options.inference_train_samples > 0) {
-            const Evaluation t = evaluate(net, loss, train, B, options.inference_train_samples);
+            auto timed = history.times.measure("train_inference");
+            const Evaluation t = evaluate(net, loss, train, options.evaluation_batch_size, options.inference_train_samples);
             record.train_loss_inference = t.loss;
             record.train_accuracy_inference = t.accuracy;
         }

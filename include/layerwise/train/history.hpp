@@ -3,6 +3,7 @@
 #pragma once
 
 #include "../io/atomic_file.hpp"
+#include "phase_times.hpp"
 
 #include <cstddef>
 #include <cstdio>
@@ -47,6 +48,8 @@ struct Divergence {
 struct History {
     std::vector<EpochRecord> epochs;        // completed epochs only
     std::optional<Divergence> divergence;   // set when training stopped on a non-finite value
+    PhaseTimes times;                       // seconds in train_steps, evaluation and train_inference
+                                            // (what fit's callbacks took is not in them)
 
     /// CSV with columns epoch,loss,accuracy,val_loss,val_accuracy,seconds,status,
     /// train_loss_inference,train_accuracy_inference. A number that was not measured (NaN:
