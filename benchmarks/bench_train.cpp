@@ -3,6 +3,7 @@
 //
 //   bench_train --config bn --depth 25 --batch 128 --steps 300 --threads 1
 //   bench_train ... --gemm-only      only the GEMMs of the same steps: the BLAS ceiling
+//   bench_train ... --unfused        BatchNorm and ReLU as two passes each way (NoFusion)
 // Prints what it measured, the BLAS kernel and threads, and last `samples_per_s=<number>`.
 #include <layerwise/models/seed_select.hpp>
 #include <layerwise/blas_runtime.hpp>
@@ -16,6 +17,7 @@
 #include <sys/resource.h>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -51,6 +53,7 @@ struct Options {
     int threads = 1;
     bool blas_threading = false;
     bool gemm_only = false;
+    bool unfused = false;
 };
 
 // The GEMMs of one step of the seed MLP: forward x W, backward x^T dy and dy W^T per layer.
@@ -94,6 +97,8 @@ Measured train(const Options& o) {
     for (auto& v : x) v = static_cast<float>(uniform01(rng));
     std::vector<int> y(o.batch);
     for (auto& l : y) l = static_cast<int>(rng() % 10);
+    std::optional<NoFusion> unfused;
+    if (o.unfused) unfused.emplace();
     auto step = [&] {
         loss.forward(net->forward(x, Mode::train), y);
         backward_parameters(*net, loss.backward());  // training: no dx for the data
@@ -120,6 +125,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 64));
     app.add_flag("--blas-threading", o.blas_threading, "use the threads inside OpenBLAS instead of layerwise's");
     app.add_flag("--gemm-only", o.gemm_only, "time only the GEMMs of the same steps (the BLAS ceiling)");
+    app.add_flag("--unfused", o.unfused, "run BatchNorm and the ReLU after it as separate passes (NoFusion)");
     CLI11_PARSE(app, argc, argv);
     try {
         if (o.blas_threading) set_blas_threads(o.threads);
@@ -144,7 +150,7 @@ int main(int argc, char** argv) {
         const double sps = double(o.steps * o.batch) / seconds;
         std::printf("layerwise %s: config=%s depth=%zu batch=%zu steps=%zu threads=%d layerwise_threads=%zu blas_core=%s blas_threads=%d "
                     "seconds=%.3f\n",
-                    o.gemm_only ? "gemm-only" : "train", o.config.c_str(), o.depth, o.batch, o.steps, o.threads,
+                    o.gemm_only ? "gemm-only" : o.unfused ? "train-unfused" : "train", o.config.c_str(), o.depth, o.batch, o.steps, o.threads,
                     threads(), blas_core().c_str(), blas_threads(), seconds);
         std::printf("samples_per_s=%.1f\n", sps);
     } catch (const std::exception& e) {

@@ -6,16 +6,20 @@
 Training throughput of the seed's 25-layer BatchNorm MLP (batch 128, float, RMSprop) for
 layerwise (bench_train) and PyTorch (benchmarks/torch_reference.py), alternating A B A B
 over several rounds on 1 and 2 threads, medians and per-round ratios; the GEMM-only
-ceiling; peak memory of the 50-layer network; compile times. Nothing here is typed by
-hand: every number in RESULTS.md comes from this run.
+ceiling; small-batch training (16, 32, 64); inference latency at batch 1 and 4
+(bench_infer, folded and unfolded, against PyTorch eager and TorchScript); peak memory of
+the 50-layer network; compile times. Nothing here is typed by hand: every number in
+RESULTS.md comes from this run.
 """
 import argparse
 import datetime
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -38,24 +42,83 @@ def samples(out):
     return float(re.search(r"^samples_per_s=([0-9.]+)$", out, re.M).group(1))
 
 
+def us_per_call(out):
+    return float(re.search(r"^us_per_call=([0-9.]+)$", out, re.M).group(1))
+
+
+def alternate(variants, rounds, parse, label):
+    """Runs every variant once per round, in turn (A B A B), so that a slow spell of the
+    machine hits all of them alike. Returns the parsed values per variant, how many runs of
+    each saw CPU steal, and each variant's last output."""
+    results = {k: [] for k in variants}
+    stolen = {k: 0 for k in variants}
+    outputs = {}
+    for r in range(rounds):
+        for name, cmd in variants.items():
+            before = steal_ticks()
+            out = run(cmd)
+            if steal_ticks() > before:
+                stolen[name] += 1
+            outputs[name] = out
+            results[name].append(parse(out))
+        print(f"  {label} round {r + 1}/{rounds}: " + ", ".join(f"{k} {v[-1]:.1f}" for k, v in results.items()),
+              flush=True)
+    return results, stolen, outputs
+
+
+def per_round(results, a, b):
+    """The median over rounds of results[a] / results[b], each ratio within one round."""
+    return statistics.median([x / y for x, y in zip(results[a], results[b])])
+
+
 def field(out, name):
     m = re.search(rf"\b{name}=(\S+)", out)
     return m.group(1) if m else "?"
+
+
+def study_breakdown(study_bin, bench, epochs):
+    """The study end to end on a small grid (3 configs x depths 10 and 25), as two runs at a time
+    on one core each (--jobs 2) and as one run at a time on two threads (--jobs 1 --threads 2):
+    its wall time, where the time went by phase, and the wall time against the training steps
+    alone, as bench_train measures them on the same networks and threads."""
+    grid = ["--configs", "bn,plain,skip", "--depths", "10,25", "--epochs", str(epochs)]
+    rows = {}
+    for name, args, threads, at_once in (("--jobs 2", ["--jobs", "2"], 1, 2),
+                                         ("--jobs 1 --threads 2", ["--jobs", "1", "--threads", "2"], 2, 1)):
+        out_dir = tempfile.mkdtemp(prefix="layerwise_study_")
+        try:
+            print(f"run_benchmarks: study on a small grid, {name}", flush=True)
+            out = run([study_bin, *grid, *args, "--out", out_dir])
+        finally:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        phases = {m.group(1): float(m.group(2)) for m in re.finditer(r"^  phase (\S+)\s+([0-9.]+) s", out, re.M)}
+        alone = 0.0  # seconds of training steps if each run trained alone, at bench_train's rate
+        for config in ("bn", "plain", "skip"):
+            for depth in ("10", "25"):
+                b = run([bench, "--config", config, "--depth", depth, "--batch", "128", "--steps", "200",
+                         "--threads", str(threads)])
+                alone += epochs * 60000 / samples(b)
+        rows[name] = {"wall": float(field(out, "wall_seconds")), "phases": phases, "steps_alone": alone / at_once}
+    return rows
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--small-rounds", type=int, default=5, help="rounds of the small-batch and inference tables")
+    ap.add_argument("--study-epochs", type=int, default=2, help="epochs of the small study grid (0: skip it)")
     ap.add_argument("--no-compile-times", action="store_true")
     a = ap.parse_args()
 
     subprocess.run(["bash", os.path.join(ROOT, "scripts", "setup.sh"), "--bench"], check=True)
     print("run_benchmarks: building bench_train and bench_layers in build-bench/", flush=True)
     run(["cmake", "-S", ROOT, "-B", BUILD, "-DCMAKE_BUILD_TYPE=Release", "-DLAYERWISE_BUILD_BENCHMARKS=ON",
-         "-DLAYERWISE_BUILD_TESTS=OFF", "-DLAYERWISE_BUILD_EXAMPLES=OFF"])
-    run(["cmake", "--build", BUILD, "-j", str(os.cpu_count()), "--target", "bench_train", "bench_layers"])
+         "-DLAYERWISE_BUILD_TESTS=OFF", "-DLAYERWISE_BUILD_EXAMPLES=ON"])
+    run(["cmake", "--build", BUILD, "-j", str(os.cpu_count()), "--target", "bench_train", "bench_layers",
+         "bench_infer"] + (["gradient_study"] if a.study_epochs > 0 else []))
     bench = os.path.join(BUILD, "benchmarks", "bench_train")
+    bench_infer = os.path.join(BUILD, "benchmarks", "bench_infer")
     torch = [PY, os.path.join(ROOT, "benchmarks", "torch_reference.py")]
     common = ["--config", "bn", "--depth", "25", "--batch", "128", "--steps", str(a.steps)]
 
@@ -68,18 +131,7 @@ def main():
         "GEMM only, 1 thread": [bench, *common, "--threads", "1", "--gemm-only"],
         "GEMM only, 2 threads": [bench, *common, "--threads", "2", "--gemm-only"],
     }
-    results = {k: [] for k in variants}
-    stolen = {k: 0 for k in variants}  # runs during which the hypervisor ran something else on our CPUs
-    outputs = {}
-    for r in range(a.rounds):
-        for name, cmd in variants.items():  # A B A B: every round runs each variant once, in turn
-            before = steal_ticks()
-            out = run(cmd)
-            if steal_ticks() > before:
-                stolen[name] += 1
-            outputs[name] = out
-            results[name].append(samples(out))
-        print(f"  round {r + 1}/{a.rounds}: " + ", ".join(f"{k} {v[-1]:.0f}" for k, v in results.items()), flush=True)
+    results, stolen, outputs = alternate(variants, a.rounds, samples, "training")
     med = {k: statistics.median(v) for k, v in results.items()}
     torch_best = max(med["PyTorch, 1 thread"], med["PyTorch, 2 threads"])
     ratio_rounds = lambda ours: [o / max(t1, t2) for o, t1, t2 in  # noqa: E731
@@ -89,6 +141,29 @@ def main():
     r1 = statistics.median(ratio_rounds("layerwise, 1 thread"))
     r2 = statistics.median(ratio_rounds("layerwise, 2 threads"))
     c1 = statistics.median([o / g for o, g in zip(results["layerwise, 1 thread"], results["GEMM only, 1 thread"])])
+
+    # Small batches, 1 thread each: the same number of samples per run at every batch size.
+    small = {}
+    for b in (16, 32, 64):
+        steps = str(a.steps * 128 // b)
+        args = ["--config", "bn", "--depth", "25", "--batch", str(b), "--steps", steps, "--threads", "1"]
+        small[b] = alternate({"layerwise": [bench, *args], "PyTorch": [*torch, *args],
+                              "GEMM only": [bench, *args, "--gemm-only"]}, a.small_rounds, samples, f"batch {b}")
+
+    # Inference latency, the 25-layer BatchNorm net, 1 thread.
+    infer = {}
+    for b in (1, 4):
+        args = ["--config", "bn", "--depth", "25", "--batch", str(b)]
+        infer[b] = alternate({"layerwise": [bench_infer, *args],
+                              "layerwise, unfolded": [bench_infer, *args, "--unfolded"],
+                              "PyTorch eager": [*torch, *args, "--infer", "eager", "--threads", "1"],
+                              "PyTorch TorchScript": [*torch, *args, "--infer", "script", "--threads", "1"]},
+                             a.small_rounds, us_per_call, f"inference batch {b}")
+
+    study = {}
+    if a.study_epochs > 0:
+        subprocess.run(["bash", os.path.join(ROOT, "scripts", "fetch_mnist.sh")], check=True)
+        study = study_breakdown(os.path.join(BUILD, "examples", "gradient_study"), bench, a.study_epochs)
 
     mem50 = run([bench, "--config", "bn", "--depth", "50", "--batch", "128", "--steps", "30", "--threads", "1"])
     torch_mem = run([*torch, "--config", "bn", "--depth", "50", "--batch", "128", "--steps", "30", "--threads", "1"])
@@ -154,6 +229,65 @@ def main():
           f"So 2x PyTorch on 1 thread needs {2 * torch_best / g1:.0%} of the ceiling, leaving "
           f"{1 - 2 * torch_best / g1:.0%} of each step for everything that is not a GEMM (BatchNorm, ReLU, bias, "
           f"RMSprop, the loss); 3x on 2 threads needs {3 * torch_best / g2:.0%} of the 2-thread ceiling.", ""]
+    L += ["## Small-batch training (1 thread)", "",
+          f"The same network and step as above at smaller batches, 1 thread each (PyTorch's 1 thread is its best "
+          f"at batch 128), {a.steps * 128} samples per run, {a.small_rounds} rounds. Samples per second, median over "
+          "rounds; ratios are medians of per-round ratios.", "",
+          "| batch | layerwise | PyTorch | layerwise / PyTorch | GEMM-only ceiling | layerwise / ceiling |",
+          "|---|---|---|---|---|---|"]
+    for b, (res, _, _) in small.items():
+        m = {k: statistics.median(v) for k, v in res.items()}
+        L.append(f"| {b} | {m['layerwise']:.0f} | {m['PyTorch']:.0f} | {per_round(res, 'layerwise', 'PyTorch'):.2f}x "
+                 f"| {m['GEMM only']:.0f} | {per_round(res, 'layerwise', 'GEMM only'):.0%} |")
+    L += [""]
+    L += ["## Inference latency (1 thread)", "",
+          "One call of the seed's 25-layer BatchNorm MLP in inference mode: layerwise's net.forward on the caller's "
+          "memory (bench_infer), with BatchNorm folded into the Dense before it (the default) and unfolded "
+          "(NoFolding); PyTorch in eval mode under torch.no_grad(), eager and TorchScript traced and frozen. "
+          f"Microseconds per call, median over {a.small_rounds} rounds (each the median of 11 blocks of calls); "
+          "ratios are medians of per-round ratios. The floor is bench_infer's time to read every parameter once.", "",
+          "| batch | layerwise | unfolded | PyTorch eager | PyTorch TorchScript | eager / layerwise | TorchScript / layerwise | read all weights |",
+          "|---|---|---|---|---|---|---|---|"]
+    infer_ratio = {}
+    for b, (res, _, outs) in infer.items():
+        m = {k: statistics.median(v) for k, v in res.items()}
+        infer_ratio[b] = per_round(res, "PyTorch eager", "layerwise")
+        L.append(f"| {b} | {m['layerwise']:.1f} us | {m['layerwise, unfolded']:.1f} us | {m['PyTorch eager']:.1f} us "
+                 f"| {m['PyTorch TorchScript']:.1f} us | {infer_ratio[b]:.1f}x "
+                 f"| {per_round(res, 'PyTorch TorchScript', 'layerwise'):.1f}x "
+                 f"| {float(field(outs['layerwise'], 'read_all_weights_us')):.1f} us |")
+    m1 = statistics.median(infer[1][0]["layerwise"])
+    L += ["", "| target | measured | met |", "|---|---|---|",
+          f"| batch 1 at most 15 us per call | {m1:.1f} us | {'yes' if m1 <= 15 else 'no'} |",
+          f"| batch 1 at least 25x eager PyTorch | {infer_ratio[1]:.1f}x | {'yes' if infer_ratio[1] >= 25 else 'no'} |",
+          ""]
+    if study:
+        L += ["## The study end to end", "",
+              f"gradient_study on a small grid: configs bn, plain and skip at depths 10 and 25 (6 runs), "
+              f"{a.study_epochs} epochs each, with its defaults (a probe of 1024 images, 10,000 training images "
+              "evaluated in inference mode after each epoch, statistics, histograms and files). `--jobs 2` runs two "
+              "runs at a time on one core each (the default on this machine); `--jobs 1 --threads 2` one run at a "
+              "time on layerwise's two threads. The training steps alone: each run's steps at bench_train's rate "
+              "for the same network and threads, divided by the runs at a time.", "",
+              "| | wall | training steps alone | wall / steps alone |", "|---|---|---|---|"]
+        for name, r in study.items():
+            L.append(f"| {name} | {r['wall']:.1f} s | {r['steps_alone']:.1f} s | {r['wall'] / r['steps_alone']:.2f} |")
+        best = min(study, key=lambda j: study[j]["wall"])
+        L += ["", f"Faster: {best}. Where each run's time went (seconds summed over the runs):", "",
+              "| phase | " + " | ".join(study) + " |", "|---|" + "---|" * len(study)]
+        names = list(dict.fromkeys(p for r in study.values() for p in r["phases"]))
+        for n in names:
+            cells = []
+            for r in study.values():
+                total = sum(r["phases"].values())
+                v = r["phases"].get(n, 0.0)
+                cells.append(f"{v:.1f} s ({v / total:.0%})")
+            L.append(f"| {n} | " + " | ".join(cells) + " |")
+        L += ["", "train_steps is fit's steps (forward, backward, the finite check, the optimizer); evaluation the "
+              "10,000 test images and train_inference the 10,000 training images in inference mode after each epoch; "
+              "probe the recorder's forward and backward on its fixed batch; statistics its per-layer statistics; "
+              "tensorboard the histograms and event file; files the CSV and JSON; other building and initialising "
+              "the networks.", ""]
     if compile_lines:
         L += ["## Compile times", "", "| what | wall time |", "|---|---|"] + compile_lines + [""]
     L += ["## Layers (Google Benchmark, 1 thread)", "", "```",

@@ -1,0 +1,116 @@
+// bench_infer — latency of one inference call of the seed's networks, at small batches.
+//
+//   bench_infer --config bn --depth 25 --batch 1            net.forward(x, Mode::inference), folded
+//   bench_infer ... --unfolded                              the same inside a NoFusion scope
+//
+// x is a MatrixView of the caller's memory (read in place, as predict does). Also measures
+// the time to read every parameter once (a sum over them): the floor that cache bandwidth
+// sets, since a call reads every weight once. The calls run in blocks; the median block
+// gives the per-call time. Prints what it measured, the BLAS kernel, and last us_per_call=N.
+#include <layerwise/blas_runtime.hpp>
+#include <layerwise/init.hpp>
+#include <layerwise/models/seed_select.hpp>
+#include <layerwise/pack.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <random>
+#include <utility>
+#include <vector>
+
+using namespace layerwise;
+
+struct Options {
+    std::string config = "bn";
+    std::size_t depth = 25, batch = 1, calls = 20000, blocks = 11;
+    bool unfolded = false;
+};
+
+// The median over `blocks` blocks of the seconds per call of f, `calls` calls in all.
+template <class F>
+double median_seconds_per_call(const Options& o, F&& f) {
+    const std::size_t per_block = std::max<std::size_t>(1, o.calls / o.blocks);
+    for (std::size_t k = 0; k < per_block; ++k) f();  // warm the caches and the branch predictors
+    std::vector<double> block(o.blocks);
+    for (double& b : block) {
+        const auto t0 = std::chrono::steady_clock::now();
+        for (std::size_t k = 0; k < per_block; ++k) f();
+        b = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / double(per_block);
+    }
+    std::nth_element(block.begin(), block.begin() + long(block.size() / 2), block.end());
+    return block[block.size() / 2];
+}
+
+template <class Net>
+void measure(const Options& o) {
+    auto net = std::make_unique<Net>();
+    init(*net, 1);
+    std::mt19937_64 rng(2);
+    std::vector<float> x(o.batch * 784);
+    for (float& v : x) v = static_cast<float>(uniform01(rng));
+    const MatrixView<float> view(x.data(), o.batch, 784);
+    float sink = 0;
+    std::size_t weights = 0;
+    for_each_parameter(*net, [&](const ParameterInfo&, auto& value, auto&) { weights += value.size(); });
+
+    const double call = median_seconds_per_call(o, [&] {
+        if (o.unfolded) {
+            NoFusion off;
+            sink += net->forward(view, Mode::inference).data()[0];
+        } else {
+            sink += net->forward(view, Mode::inference).data()[0];
+        }
+    });
+    // Reading every parameter once: sums in four vector registers (pack.hpp).
+    std::vector<std::pair<const float*, std::size_t>> tensors;
+    for_each_parameter(*net, [&](const ParameterInfo&, auto& value, auto&) { tensors.emplace_back(value.data(), value.size()); });
+    const double stream = median_seconds_per_call(o, [&] {
+        using L = Lanes<Pack<float>>;
+        constexpr std::size_t w = sizeof(Pack<float>) / sizeof(float);
+        Pack<float> s0{}, s1{}, s2{}, s3{};
+        float rest = 0;
+        for (const auto& [p, n] : tensors) {
+            std::size_t k = 0;
+            for (; k + 4 * w <= n; k += 4 * w) {
+                s0 += L::load(p + k);
+                s1 += L::load(p + k + w);
+                s2 += L::load(p + k + 2 * w);
+                s3 += L::load(p + k + 3 * w);
+            }
+            for (; k < n; ++k) rest += p[k];
+        }
+        const Pack<float> s = s0 + s1 + s2 + s3;
+        for (std::size_t j = 0; j < w; ++j) rest += s[j];
+        sink += rest;
+    });
+    std::printf("layerwise infer: config=%s depth=%zu batch=%zu calls=%zu folded=%s threads=%zu blas_core=%s "
+                "parameters=%zu weights_mb=%.2f read_all_weights_us=%.2f (sink %g)\n",
+                o.config.c_str(), o.depth, o.batch, o.calls, o.unfolded ? "no" : "yes", threads(),
+                blas_core().c_str(), weights, double(weights * sizeof(float)) / 1e6, stream * 1e6, double(sink));
+    std::printf("us_per_call=%.3f\n", call * 1e6);
+}
+
+int main(int argc, char** argv) {
+    use_fast_blas_kernel(argv);
+    Options o;
+    CLI::App app{"Inference latency of the seed's MLPs at small batches (layerwise)"};
+    app.add_option("--config", o.config, "bn, plain or skip")->check(CLI::IsMember({"bn", "plain", "skip"}));
+    app.add_option("--depth", o.depth, "the seed's depth (" + seed::available_depths() + ")");
+    app.add_option("--batch", o.batch, "rows per call")->check(CLI::Range(1, 4096));
+    app.add_option("--calls", o.calls, "timed calls")->check(CLI::Range(11, 100000000));
+    app.add_flag("--unfolded", o.unfolded, "BatchNorm not folded into the Dense before it (NoFusion)");
+    CLI11_PARSE(app, argc, argv);
+    try {
+        set_threads(1);
+        seed::with_seed_network(seed::parse_config(o.config), o.depth, [&]<class Net>() { measure<Net>(o); });
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_infer: %s\n", e.what());
+        return 2;
+    }
+    return 0;
+}
