@@ -182,9 +182,9 @@ def main():
         one = time.perf_counter() - t0
         t0 = time.perf_counter()
         run(["cmake", "--build", study_build, "-j", str(os.cpu_count()), "--target", "gradient_study"])
-        study = time.perf_counter() - t0
+        study_compile = time.perf_counter() - t0
         compile_lines = [f"| one network's TU (benchmarks/compile_probe.cpp, seed BN MLP depth 25, -O3, make's overhead included) | {one:.1f} s |",
-                         f"| the study program (3 configs x depths 10..50 = 27 network types, -O3, {os.cpu_count()} cores, no ccache) | {study:.1f} s |"]
+                         f"| the study program (3 configs x depths 10..50 = 27 network types, -O3, {os.cpu_count()} cores, no ccache) | {study_compile:.1f} s |"]
 
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     commit = run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]).strip()
