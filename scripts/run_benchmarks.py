@@ -243,7 +243,7 @@ def main():
     L += ["## Inference latency (1 thread)", "",
           "One call of the seed's 25-layer BatchNorm MLP in inference mode: layerwise's net.forward on the caller's "
           "memory (bench_infer), with BatchNorm folded into the Dense before it (the default) and unfolded "
-          "(NoFolding); PyTorch in eval mode under torch.no_grad(), eager and TorchScript traced and frozen. "
+          "(NoFusion); PyTorch in eval mode under torch.no_grad(), eager and TorchScript traced and frozen. "
           f"Microseconds per call, median over {a.small_rounds} rounds (each the median of 11 blocks of calls); "
           "ratios are medians of per-round ratios. The floor is bench_infer's time to read every parameter once.", "",
           "| batch | layerwise | unfolded | PyTorch eager | PyTorch TorchScript | eager / layerwise | TorchScript / layerwise | read all weights |",
