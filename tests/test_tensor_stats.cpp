@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <random>
 #include <vector>
 
 using namespace layerwise::diagnostics;
@@ -48,4 +49,24 @@ TEST_CASE("non-finite values are counted, not mixed into the numbers") {
     CHECK(s.nonfinite == 2);
     CHECK(s.n == 1);
     CHECK(s.l2 == 1.0);
+}
+
+TEST_CASE("bin_of from the bits of a double agrees with bisection among the edges, at the edges too") {
+    std::mt19937_64 rng(5);
+    for (int k = 0; k < 200000; ++k) {  // log-uniform over 1e-15 .. 1e4
+        const double a = std::pow(10.0, -15.0 + 19.0 * double(rng() >> 11) * 0x1p-53);
+        REQUIRE(TensorStats::bin_of(a) == TensorStats::bin_of_by_bisection(a));
+    }
+    for (std::size_t b = 1; b < TensorStats::bins; ++b) {
+        const double e = TensorStats::bin_lower_edge(b);
+        for (double a : {e, std::nextafter(e, 0.0), std::nextafter(e, 1e300)}) {
+            CAPTURE(a);
+            CHECK(TensorStats::bin_of(a) == TensorStats::bin_of_by_bisection(a));
+        }
+        CHECK(TensorStats::bin_of(e) == b);
+        CHECK(TensorStats::bin_of(std::nextafter(e, 0.0)) == b - 1);
+    }
+    for (double a : {std::numeric_limits<double>::denorm_min(), std::numeric_limits<double>::min(), 1e-300,
+                     std::numeric_limits<double>::max()})
+        CHECK(TensorStats::bin_of(a) == TensorStats::bin_of_by_bisection(a));
 }
