@@ -257,25 +257,15 @@ int main(int argc, char** argv) {
             }
             return 0;
         }
-        std::vector<Run> mine, todo;
-        std::vector<double> todo_cost;
-        for (std::size_t k = 0; k < runs.size(); ++k)
-            if (plan[k] == shard.index) mine.push_back(runs[k]);
+        std::vector<std::size_t> mine;  // this shard's runs (indices into runs), the costliest first, so that
+        for (std::size_t k = 0; k < runs.size(); ++k)  // --jobs does not end on one long run while the others idle
+            if (plan[k] == shard.index) mine.push_back(k);
+        std::stable_sort(mine.begin(), mine.end(), [&](std::size_t a, std::size_t b) { return costs[a] > costs[b]; });
         const fs::path out = o.out;
         seed::check_output_folder(out, {});
-        for (std::size_t k = 0; k < runs.size(); ++k)
-            if (plan[k] == shard.index && !study::RunFolder(out, runs[k].name()).done()) {
-                todo.push_back(runs[k]);
-                todo_cost.push_back(costs[k]);
-            }
-        {  // the costliest first, so that --jobs does not end on one long run while the others idle
-            std::vector<std::size_t> order(todo.size());
-            std::iota(order.begin(), order.end(), std::size_t{0});
-            std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return todo_cost[a] > todo_cost[b]; });
-            std::vector<Run> sorted;
-            for (std::size_t k : order) sorted.push_back(todo[k]);
-            todo = std::move(sorted);
-        }
+        std::vector<Run> todo;
+        for (std::size_t k : mine)
+            if (!study::RunFolder(out, runs[k].name()).done()) todo.push_back(runs[k]);
         std::printf("gradient_study: %zu runs in the grid, %zu in shard %zu/%zu, %zu already done, %zu to run -> %s\n",
                     runs.size(), mine.size(), shard.index + 1, shard.count, mine.size() - todo.size(), todo.size(),
                     out.c_str());

@@ -25,6 +25,7 @@
 
 #include "../concepts.hpp"
 #include "../parallel.hpp"
+#include "activation.hpp"  // relu_fn: the fused BatchNorm+ReLU applies ReLU's own f and backward
 
 #include <array>
 #include <cmath>
@@ -229,15 +230,12 @@ private:
     // The element-wise passes, over `rows` rows of N. The pointers are __restrict (no two
     // overlap), which is what lets the compiler vectorize the j loops.
 
-    // g = dy where y > 0, else 0 (ReLU's backward, relu_fn::backward)
+    // g = dy where y > 0, else 0: ReLU's backward itself (relu_fn::backward)
     static void relu_gate(const T* __restrict dy, const T* __restrict y, T* __restrict g, std::size_t rows) {
-        for (std::size_t k = 0; k < rows * N; ++k) {
-            const T d = dy[k], out = y[k];  // both loaded first: the loop vectorizes
-            g[k] = out > T(0) ? d : T(0);
-        }
+        for (std::size_t k = 0; k < rows * N; ++k) g[k] = relu_fn::backward(dy[k], y[k]);
     }
 
-    // y = gamma xhat + beta,  xhat = (x - mu) inv_std;  with Relu, y = max(that, 0) (relu_fn::f)
+    // y = gamma xhat + beta,  xhat = (x - mu) inv_std;  with Relu, y = relu_fn::f(that) = max(that, 0)
     template <bool Relu>
     static void normalize(const T* __restrict x, const T* __restrict mu, const T* __restrict inv_std,
                           const T* __restrict gamma_, const T* __restrict beta_, T* __restrict y, std::size_t rows) {
@@ -245,7 +243,7 @@ private:
             for (std::size_t j = 0; j < N; ++j) {
                 const T xhat = (x[j] - mu[j]) * inv_std[j];
                 const T out = gamma_[j] * xhat + beta_[j];
-                y[j] = Relu ? (out < T(0) ? T(0) : out) : out;
+                y[j] = Relu ? relu_fn::f(out) : out;
             }
     }
 
