@@ -133,6 +133,30 @@ TEST_CASE("first_nonfinite_gradient names the tensor") {
     CHECK(first_nonfinite_gradient(net) == "dense_1/bias");
 }
 
+TEST_CASE_TEMPLATE("the finite check finds one NaN or infinity at any position, in the packs and in the tail", T,
+                   float, double) {
+    const T bad_values[] = {std::numeric_limits<T>::quiet_NaN(), std::numeric_limits<T>::infinity(),
+                            -std::numeric_limits<T>::infinity()};
+    for (std::size_t n : {std::size_t(0), std::size_t(1), std::size_t(7), std::size_t(31), std::size_t(32),
+                          std::size_t(33), std::size_t(70), std::size_t(1000)}) {
+        // finite values of every kind: zeros of both signs, the largest, the smallest subnormal
+        std::vector<T> v(n);
+        for (std::size_t k = 0; k < n; ++k)
+            v[k] = k % 4 == 0   ? T(-0.0)
+                   : k % 4 == 1 ? std::numeric_limits<T>::max()
+                   : k % 4 == 2 ? -std::numeric_limits<T>::denorm_min()
+                                : T(k);
+        CHECK(layerwise::detail::all_finite(v.data(), n));
+        for (std::size_t k = 0; k < n; ++k)
+            for (T bad : bad_values) {
+                const T keep = v[k];
+                v[k] = bad;
+                CHECK_MESSAGE(!layerwise::detail::all_finite(v.data(), n), "n=" << n << " k=" << k << " " << bad);
+                v[k] = keep;
+            }
+    }
+}
+
 TEST_CASE("plain progress prints one line per epoch") {
     const Blobs train(40, 11), val(10, 12);
     Net net;

@@ -17,6 +17,7 @@
 #include "../loss/loss_function.hpp"
 #include "../loss/mean_squared_error.hpp"
 #include "../compose/fusion.hpp"
+#include "../pack.hpp"
 #include "../loss/softmax_cross_entropy.hpp"
 #include "../visit.hpp"
 #include "history.hpp"
@@ -154,6 +155,33 @@ inline void shuffle(std::vector<std::size_t>& order, std::mt19937_64& rng) {
     for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[draw_index(rng, i)]);
 }
 
+/// True when none of the n values is a NaN or an infinity. v * 0 is 0 for every finite v and
+/// NaN for NaN or +-inf, so a sum of them is 0 exactly when all are finite. Four packs of
+/// independent sums (pack.hpp), because this runs on every training step: a compiler does not
+/// vectorize a single float sum (addition does not reassociate), and one pack's sums would
+/// wait on the add's latency. 202 us for the 25-layer net's gradients as scalar sums,
+/// 40 us this way (issue 13).
+template <class T>
+bool all_finite(const T* v, std::size_t n) {
+    using P = Pack<T>;
+    using L = Lanes<P>;
+    constexpr std::size_t w = sizeof(P) / sizeof(T);
+    P s0{}, s1{}, s2{}, s3{};
+    std::size_t k = 0;
+    for (; k + 4 * w <= n; k += 4 * w) {
+        s0 += L::load(v + k) * T(0);
+        s1 += L::load(v + k + w) * T(0);
+        s2 += L::load(v + k + 2 * w) * T(0);
+        s3 += L::load(v + k + 3 * w) * T(0);
+    }
+    T sum = T(0);
+    for (; k < n; ++k) sum += v[k] * T(0);
+    std::array<T, w> lanes;
+    L::store(lanes.data(), (s0 + s1) + (s2 + s3));
+    for (T lane : lanes) sum += lane;
+    return sum == T(0);
+}
+
 }  // namespace detail
 
 /// Returns the name of the first parameter whose gradient holds a NaN or an infinity, or "".
@@ -161,21 +189,7 @@ template <class Net>
 std::string first_nonfinite_gradient(Net& net) {
     std::string bad;
     for_each_parameter(net, [&](const ParameterInfo& p, auto&, auto& grad) {
-        if (!bad.empty() || !p.trainable) return;
-        using T = typename std::remove_cvref_t<decltype(grad)>::value_type;
-        // g * 0 is 0 for every finite g and NaN for NaN or +-inf, so a sum of them is 0 exactly
-        // when all are finite. 16 independent sums: the loop vectorizes (one sum cannot, as
-        // float addition does not reassociate), and this runs on every training step.
-        constexpr std::size_t lanes = 16;
-        std::array<T, lanes> probe{};
-        const T* g = grad.data();
-        const std::size_t n = grad.size();
-        std::size_t k = 0;
-        for (; k + lanes <= n; k += lanes)
-            for (std::size_t j = 0; j < lanes; ++j) probe[j] += g[k + j] * T(0);
-        for (; k < n; ++k) probe[0] += g[k] * T(0);
-        for (T sum : probe)
-            if (sum != T(0)) bad = p.name;
+        if (bad.empty() && p.trainable && !detail::all_finite(grad.data(), grad.size())) bad = p.name;
     });
     return bad;
 }
