@@ -3,7 +3,9 @@
 // Training: a BatchNorm followed by a ReLU (batch_norm.hpp has the formulas). Forward writes
 // max(gamma xhat + beta, 0) straight into the ReLU's output: one pass over (B x N) memory
 // instead of two, and one buffer fewer. Backward writes ReLU's gate (dy where y > 0) into
-// BatchNorm's dx buffer and turns it into dx in place: one buffer fewer. The numbers are the
+// BatchNorm's dx buffer and turns it into dx in place: one buffer fewer, which is worth 3% of the
+// 25-layer net's step against a plain backward after the fused forward (bench_train, 8
+// alternated rounds, issue 13): the working set is past L2 already. The numbers are the
 // unfused ones bit for bit: the same operations in the same order. BatchNorm::output() and
 // the ReLU's input_gradient() are not formed (they throw).
 //
