@@ -1,7 +1,9 @@
 #include <doctest/doctest.h>
 #include <layerwise/diagnostics/tensor_stats.hpp>
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -69,4 +71,48 @@ TEST_CASE("bin_of from the bits of a double agrees with bisection among the edge
     for (double a : {std::numeric_limits<double>::denorm_min(), std::numeric_limits<double>::min(), 1e-300,
                      std::numeric_limits<double>::max()})
         CHECK(TensorStats::bin_of(a) == TensorStats::bin_of_by_bisection(a));
+}
+
+TEST_CASE("bin_of(0) is bin 0, in double and in float") {
+    CHECK(TensorStats::bin_of(0.0) == 0);
+    CHECK(TensorStats::bin_of(0.0f) == 0);
+}
+
+TEST_CASE("bin_of a float from its table agrees with bisection: every 4099th float, every range's ends, every edge's neighbours") {
+    const auto agrees = [](float a) { return TensorStats::bin_of(a) == TensorStats::bin_of_by_bisection(double(a)); };
+    const std::uint32_t largest = std::bit_cast<std::uint32_t>(std::numeric_limits<float>::max());
+    std::size_t wrong = 0, checked = 0;
+    for (std::uint64_t bits = 0; bits <= largest; bits += 4099, ++checked) wrong += !agrees(std::bit_cast<float>(std::uint32_t(bits)));
+    for (std::uint32_t range = 0; range < 0xff0; ++range) {  // the table's ranges: first and last float of each
+        const std::uint32_t first = range << 19, last = first + (std::uint32_t(1) << 19) - 1;
+        wrong += !agrees(std::bit_cast<float>(first)) + !agrees(std::bit_cast<float>(last));
+        checked += 2;
+    }
+    CHECK(checked > 500000);
+    CHECK(wrong == 0);
+    for (std::size_t b = 1; b < TensorStats::bins; ++b) {
+        const float e = float(TensorStats::bin_lower_edge(b));  // the float nearest the edge, and its neighbours
+        for (float a : {e, std::nextafter(e, 0.0f), std::nextafter(e, 1e30f)}) {
+            CAPTURE(a);
+            CHECK(agrees(a));
+        }
+    }
+    CHECK(agrees(std::numeric_limits<float>::denorm_min()));
+    CHECK(agrees(std::numeric_limits<float>::min()));
+}
+
+TEST_CASE("tensor_stats of floats and of the same values as doubles agree to the count") {
+    std::mt19937_64 rng(9);
+    std::vector<float> f(100003);
+    for (auto& v : f) {
+        const double a = std::pow(10.0, -14.0 + 17.0 * double(rng() >> 11) * 0x1p-53);
+        v = rng() % 3 == 0 ? 0.0f : float(rng() % 2 ? a : -a);
+    }
+    const std::vector<double> d(f.begin(), f.end());
+    const TensorStats sf = tensor_stats<float>(f), sd = tensor_stats<double>(d);
+    CHECK(sf.histogram == sd.histogram);
+    CHECK(sf.zeros == sd.zeros);
+    CHECK(sf.positive == sd.positive);
+    CHECK(sf.l2 == sd.l2);
+    CHECK(sf.max_abs == sd.max_abs);
 }

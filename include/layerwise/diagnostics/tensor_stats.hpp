@@ -17,8 +17,10 @@
 #include <cstdlib>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string>
+#include <type_traits>
 
 namespace layerwise::diagnostics {
 
@@ -49,10 +51,10 @@ struct TensorStats {
     /// 2 log10(a) = 2 log10(2) log2(a) is estimated from the bits of a: its exponent plus its
     /// mantissa's fraction is log2(a) to within 0.09 below, 0.06 half-decades. Comparisons with
     /// the two edges around the estimate then give the exact bin. No log10 (it cost the study
-    /// more than its histograms were worth), no branch that depends on the data.
+    /// more than its histograms were worth), no branch that depends on the data (the checks for
+    /// below 1e-12 and above 1e2 were branches, mispredicted on activations that are half zeros;
+    /// the clamp and the two comparisons give those bins too).
     static std::size_t bin_of(double a, const std::array<double, bins>& e) {
-        if (!(a >= e[1])) return 0;                   // below 1e-12
-        if (a >= e[bins - 1]) return bins - 1;        // 1e2 and above
         const auto bits = std::bit_cast<std::uint64_t>(a);
         const double log2a = double(int((bits >> 52) & 0x7ff) - 1023) + double(bits & ((std::uint64_t(1) << 52) - 1)) * 0x1p-52;
         const double half_decades = log2a * 0.60205999132796239 - first_exponent_x2;  // 2 log10(a) + 24, in [0, 28]
@@ -65,6 +67,35 @@ struct TensorStats {
 
     /// The edges, for a loop that calls bin_of(a, edges) (a function-local static's guard once).
     static const std::array<double, bins>& edges_for_loop() { return edges(); }
+
+    /// For floats, a table does the estimate: a float's 8 exponent bits and top 4 mantissa bits
+    /// (its bits >> 19) name a range of values whose ends differ by a factor of at most
+    /// 1 + 1/16, much less than a half-decade, so the range holds at most one edge. The table
+    /// gives the bin of the range's lowest value; one comparison with the next edge finishes.
+    struct FloatBins {
+        std::array<std::uint8_t, 4096> bin_of_range;  // the bin of the float with bits i << 19
+        std::array<double, bins> next_edge;           // next_edge[b] = lower edge of bin b + 1 (inf for the last)
+    };
+    static const FloatBins& float_bins() {
+        static const FloatBins t = [] {
+            FloatBins out{};
+            for (std::uint32_t i = 0; i < 4096; ++i) {
+                const float lowest = std::bit_cast<float>(i << 19);  // i >= 0xff0: inf and NaN, never looked up
+                out.bin_of_range[i] = std::uint8_t(i >= 0xff0 ? bins - 1 : bin_of_by_bisection(double(lowest)));
+            }
+            for (std::size_t b = 0; b < bins; ++b)
+                out.next_edge[b] = b + 1 < bins ? edges()[b + 1] : std::numeric_limits<double>::infinity();
+            return out;
+        }();
+        return t;
+    }
+
+    /// The bin of a finite float |g| >= 0 (bin 0 for 0), with the table above.
+    static std::size_t bin_of(float a, const FloatBins& t) {
+        const std::size_t b = t.bin_of_range[std::bit_cast<std::uint32_t>(a) >> 19];
+        return b + std::size_t(double(a) >= t.next_edge[b]);
+    }
+    static std::size_t bin_of(float a) { return bin_of(a, float_bins()); }
 
 private:
     // e[0] = 0, e[b] = 10^((first_exponent_x2 + b - 1) / 2) for b = 1 .. bins - 1: whole
@@ -89,6 +120,7 @@ template <class T>
 TensorStats tensor_stats(std::span<const T> values) {
     TensorStats s;
     const auto& edges = TensorStats::edges_for_loop();
+    const auto& float_bins = TensorStats::float_bins();
     double sum = 0, sum_sq = 0, max_abs = 0;
     std::size_t positive = 0, zeros = 0, nonfinite = 0;
     for (const T v : values) {
@@ -103,7 +135,10 @@ TensorStats tensor_stats(std::span<const T> values) {
         max_abs = std::max(max_abs, a);
         positive += g > 0;  // counts without branches on the data
         zeros += g == 0;
-        ++s.histogram[TensorStats::bin_of(a, edges)];  // (zeros land in bin 0, taken out below)
+        if constexpr (std::is_same_v<T, float>)
+            ++s.histogram[TensorStats::bin_of(std::abs(v), float_bins)];  // (zeros land in bin 0, taken out below)
+        else
+            ++s.histogram[TensorStats::bin_of(a, edges)];
     }
     s.max_abs = max_abs;
     s.nonfinite = nonfinite;
