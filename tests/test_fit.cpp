@@ -126,6 +126,81 @@ TEST_CASE("a diverging run stops cleanly, says where, and writes no NaN as a num
            csv.find("loss is infinite") != std::string::npos));
 }
 
+namespace {
+// The identity, with a bias-like parameter p whose gradient is sum_i dy_i, except on the
+// poison_at-th backward, where it is NaN: a gradient that goes bad while the loss is finite.
+template <std::size_t N, class T = float>
+class PoisonedGradient {
+public:
+    using scalar_type = T;
+    template <class U>
+    using rebind = PoisonedGradient<N, U>;
+    static constexpr std::size_t in_features = N;
+    static constexpr std::size_t out_features = N;
+    static constexpr std::size_t parameter_count = N;
+    static constexpr std::string_view keras_name = "poisoned";
+    static constexpr std::string_view keras_class = "PoisonedGradient";
+
+    Vector<T> p = zeros<T>(N);   // p: (N), unused by forward
+    Vector<T> dp = zeros<T>(N);  // dp: (N)
+    std::size_t poison_at = 0, calls = 0;
+
+    const Matrix<T>& forward(const Matrix<T>& x, Mode) {
+        y_ = x;  // y = x
+        return y_;
+    }
+    LAYERWISE_FORWARD_NEEDS_NAMED_INPUT(T)
+    const Matrix<T>& backward(const Matrix<T>& dy) {
+        dp.fill(T(0));
+        for (std::size_t i = 0; i < dy.shape(0); ++i)
+            for (std::size_t j = 0; j < N; ++j) dp(j) += dy(i, j);
+        if (++calls == poison_at) dp(1) = std::numeric_limits<T>::quiet_NaN();
+        dx_ = dy;  // dx = dy
+        return dx_;
+    }
+    template <class F>
+    void visit_parameters(F&& f) {
+        f("p", p, dp, true, Initializer::zeros);
+    }
+
+private:
+    Matrix<T> y_, dx_;
+};
+
+// SGD that keeps a copy of every parameter after each of its steps.
+struct RecordingSGD {
+    SGD<float> sgd{0.1f};
+    std::size_t steps = 0;
+    std::vector<std::vector<float>> after_last_step;
+    template <class N>
+    void step(N& net) {
+        sgd.step(net);
+        ++steps;
+        after_last_step.clear();
+        for_each_parameter(net, [&](const ParameterInfo&, auto& value, auto&) {
+            after_last_step.emplace_back(value.begin(), value.end());
+        });
+    }
+};
+}  // namespace
+
+TEST_CASE("a gradient that is not finite stops fit before the step: the parameters are the last step's, bit for bit") {
+    const Blobs train(64, 9), val(16, 10);
+    Sequential<Dense<6, 3>, PoisonedGradient<3>> net;
+    init(net, 1);
+    net.layer<1>().poison_at = 3;  // the third step's gradient: steps 1 and 2 are taken, 3 is not
+    RecordingSGD opt;
+    const History h = fit(net, opt, train.samples(), val.samples(), quiet(2, 16, 1));
+    REQUIRE(h.divergence);
+    CHECK(h.divergence->epoch == 1);
+    CHECK(h.divergence->step == 3);
+    CHECK(h.divergence->what == "gradient of poisoned/p is not finite");
+    CHECK(opt.steps == 2);
+    std::vector<std::vector<float>> now;
+    for_each_parameter(net, [&](const ParameterInfo&, auto& value, auto&) { now.emplace_back(value.begin(), value.end()); });
+    CHECK(now == opt.after_last_step);
+}
+
 TEST_CASE("first_nonfinite_gradient names the tensor") {
     Sequential<Dense<2, 2>, Dense<2, 1>> net;
     CHECK(first_nonfinite_gradient(net).empty());
