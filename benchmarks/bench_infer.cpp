@@ -70,23 +70,7 @@ void measure(const Options& o) {
     std::vector<std::pair<const float*, std::size_t>> tensors;
     for_each_parameter(*net, [&](const ParameterInfo&, auto& value, auto&) { tensors.emplace_back(value.data(), value.size()); });
     const double stream = median_seconds_per_call(o, [&] {
-        using L = Lanes<Pack<float>>;
-        constexpr std::size_t w = sizeof(Pack<float>) / sizeof(float);
-        Pack<float> s0{}, s1{}, s2{}, s3{};
-        float rest = 0;
-        for (const auto& [p, n] : tensors) {
-            std::size_t k = 0;
-            for (; k + 4 * w <= n; k += 4 * w) {
-                s0 += L::load(p + k);
-                s1 += L::load(p + k + w);
-                s2 += L::load(p + k + 2 * w);
-                s3 += L::load(p + k + 3 * w);
-            }
-            for (; k < n; ++k) rest += p[k];
-        }
-        const Pack<float> s = s0 + s1 + s2 + s3;
-        for (std::size_t j = 0; j < w; ++j) rest += s[j];
-        sink += rest;
+        for (const auto& [p, n] : tensors) sink += sum_of_packs(p, n, [](auto value) { return value; });
     });
     std::printf("layerwise infer: config=%s depth=%zu batch=%zu calls=%zu folded=%s threads=%zu blas_core=%s "
                 "parameters=%zu weights_mb=%.2f read_all_weights_us=%.2f (sink %g)\n",

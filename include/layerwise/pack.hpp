@@ -5,7 +5,7 @@
 // one instruction that the language cannot spell. On other targets Pack<T> is T and the
 // loops that use it are scalar. Every operation is an IEEE element-wise one, so a lane
 // computes what a scalar loop does. Used by the optimizers' updates (optim/elementwise.hpp)
-// and the few-row matrix product of batch-1 inference (small_gemm.hpp).
+// the few-row matrix product of batch-1 inference (small_gemm.hpp) and fit's finite check.
 //
 // Why not xsimd, which does this in general: it was what layerwise used first, and its
 // headers and their instantiation cost about 1 s of a training TU's 5-6 s with g++ and clang
@@ -95,5 +95,30 @@ inline PackFloat lane_sqrt(PackFloat x) { return __builtin_ia32_sqrtps(x); }   /
 inline PackDouble lane_sqrt(PackDouble x) { return __builtin_ia32_sqrtpd(x); }  // sqrtpd xmm
 #endif
 #endif
+
+/// The sum of f(V) over the n values at v, where f maps a pack (or, in the tail, a scalar) to
+/// what is summed: four packs of independent sums, because one float sum does not vectorize
+/// (addition does not reassociate) and one pack's sums would wait on the add's latency. The
+/// order of the additions is fixed for a given n, but it is not the order of the values.
+template <class T, class F>
+T sum_of_packs(const T* v, std::size_t n, F f) {
+    using P = Pack<T>;
+    using L = Lanes<P>;
+    constexpr std::size_t w = sizeof(P) / sizeof(T);
+    P s0{}, s1{}, s2{}, s3{};
+    std::size_t k = 0;
+    for (; k + 4 * w <= n; k += 4 * w) {
+        s0 += f(L::load(v + k));
+        s1 += f(L::load(v + k + w));
+        s2 += f(L::load(v + k + 2 * w));
+        s3 += f(L::load(v + k + 3 * w));
+    }
+    T sum = T(0);
+    for (; k < n; ++k) sum += f(v[k]);
+    T lanes[w];
+    L::store(lanes, (s0 + s1) + (s2 + s3));
+    for (T lane : lanes) sum += lane;
+    return sum;
+}
 
 }  // namespace layerwise
