@@ -65,17 +65,11 @@ public:
         moving_variance.fill(T(1));
     }
 
-    const Matrix<T>& forward(const Matrix<T>& x, Mode mode) {
-        relu_fused_ = false;
-        return forward_into<false>(x, mode, y_);
-    }
+    const Matrix<T>& forward(const Matrix<T>& x, Mode mode) { return forward_into<false>(x, mode, y_); }
 
     /// Forward and the ReLU after this layer in one pass, into y, the ReLU's output buffer
     /// (compose/fusion.hpp): y = max(gamma xhat + beta, 0). This layer's own output() is not formed.
-    const Matrix<T>& forward_relu(const Matrix<T>& x, Mode mode, Matrix<T>& y) {
-        relu_fused_ = true;
-        return forward_into<true>(x, mode, y);
-    }
+    const Matrix<T>& forward_relu(const Matrix<T>& x, Mode mode, Matrix<T>& y) { return forward_into<true>(x, mode, y); }
     LAYERWISE_FORWARD_NEEDS_NAMED_INPUT(T)
 
     const Matrix<T>& backward(const Matrix<T>& dy) { return backward_gated<false>(dy, nullptr); }
@@ -153,6 +147,7 @@ private:
         mode_ = mode;
         x_ = &x;
         folded_ = false;
+        relu_fused_ = Relu;
         ensure_shape(y, B, N);
         const T* in = x.data();
         T* mu = mean_.data();

@@ -54,11 +54,7 @@ public:
     /// The same on memory the user lends, read in place (no copy): the GEMM needs only the
     /// data pointer and the shape. The memory must stay alive and unchanged until backward.
     const Matrix<T>& forward(MatrixView<T> x, Mode /*mode*/) {
-        check_input(x);
-        const std::size_t batch = x.rows();
-        x_ = x.data();
-        x_rows_ = batch;
-        folded_ = false;
+        const std::size_t batch = keep_input(x, false);
         ensure_shape(y_, batch, Out);
         if (batch <= few_rows_max) {
             few_rows_times<In, Out>(x.data(), batch, W.data(), nullptr, b.data(), y_.data());  // y = x W + b
@@ -77,11 +73,7 @@ public:
     /// BatchNorm::fold, which puts b into c). Keeps x for backward like forward; this layer's
     /// own output() is not formed.
     void forward_scaled(MatrixView<T> x, const T* a, const T* c, Matrix<T>& y) {
-        check_input(x);
-        const std::size_t batch = x.rows();
-        x_ = x.data();
-        x_rows_ = batch;
-        folded_ = true;
+        const std::size_t batch = keep_input(x, true);
         ensure_shape(y, batch, Out);
         if (batch <= few_rows_max) return few_rows_times<In, Out>(x.data(), batch, W.data(), a, c, y.data());
         parallel_rows(batch, [&](std::size_t, std::size_t first, std::size_t last) {
@@ -146,12 +138,18 @@ private:
             for (std::size_t j = 0; j < Out; ++j) y[j] = y[j] * a[j] + c[j];
     }
 
-    void check_input(MatrixView<T> x) const {
+    // Checks x and keeps it for backward (dW = x^T dy), and whether this forward is folded;
+    // returns its rows, B.
+    std::size_t keep_input(MatrixView<T> x, bool folded) {
         require_rows(x, "Dense");
         if (x.cols() != In)
             throw std::invalid_argument("layerwise: Dense<" + std::to_string(In) + ", " + std::to_string(Out) +
                                         ">: input has " + std::to_string(x.cols()) + " columns, expected " +
                                         std::to_string(In));
+        x_ = x.data();
+        x_rows_ = x.rows();
+        folded_ = folded;
+        return x_rows_;
     }
 
     const T* x_ = nullptr;          // the input of the last forward: (B x In), owned upstream

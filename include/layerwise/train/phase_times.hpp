@@ -4,7 +4,7 @@
 //   { auto t = times.measure("evaluation");  evaluate(...); }     // adds the scope's seconds
 //   times.seconds("evaluation");  times.total();  times.phases()   // in the order first seen
 //
-// fit (FitOptions::times) fills in train_steps, evaluation and train_inference, and
+// fit (History::times) fills in train_steps, evaluation and train_inference, and
 // study::Recorder its probe, statistics, histograms and files. Phases do not nest: each
 // second belongs to one phase, so they add up to the time measured.
 #pragma once
