@@ -122,7 +122,6 @@ public:
     /// options' own on_step and on_epoch_end, called first.
     void attach(FitOptions& options) {
         options.input_gradient = options.input_gradient || live_every_ > 0;  // live rows include the first dx
-        options.fusion = options.fusion && live_every_ == 0;  // live rows read every layer's output and dx
         options.on_step = [this, user = options.on_step](std::size_t epoch, std::size_t step, std::size_t global) {
             if (user) user(epoch, step, global);
             if (live_every_ && global % live_every_ == 0) {
@@ -174,7 +173,6 @@ private:
     // BatchNorm's distances (they read the probe's batch mean and variance) and, last, an
     // inference forward (which overwrites what the layers hold).
     void record_epoch(std::size_t epoch) {
-        NoFusion unfused;  // the statistics read every layer's own output and input gradient
         SoftmaxCrossEntropy<float> loss;
         double train_loss = 0, train_accuracy = 0;
         {

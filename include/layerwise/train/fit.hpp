@@ -16,7 +16,6 @@
 
 #include "../loss/loss_function.hpp"
 #include "../loss/mean_squared_error.hpp"
-#include "../compose/fusion.hpp"
 #include "../pack.hpp"
 #include "../loss/softmax_cross_entropy.hpp"
 #include "../visit.hpp"
@@ -71,10 +70,6 @@ struct FitOptions {
     /// Rows per batch of the evaluations after each epoch (inference: the results do not depend
     /// on it, and larger batches make better use of the GEMM).
     std::size_t evaluation_batch_size = 512;
-    /// Run the adjacent layers of compose/fusion.hpp as one pass (the same numbers, faster).
-    /// Off: every layer forms its own output and input gradient, for on_step diagnostics
-    /// that read them (study::Recorder's live statistics).
-    bool fusion = true;
 };
 
 struct Evaluation {
@@ -226,8 +221,6 @@ History fit(Net& net, Optimizer& optimizer, Loss loss,
     if (B == 0) throw std::invalid_argument("layerwise: fit: batch_size must be at least 1");
 
     const std::size_t steps = (n + B - 1) / B;
-    std::optional<NoFusion> unfused;
-    if (!options.fusion) unfused.emplace();
     std::mt19937_64 rng(options.seed);
     std::vector<std::size_t> order(n);
     std::iota(order.begin(), order.end(), std::size_t{0});
