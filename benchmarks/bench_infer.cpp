@@ -1,13 +1,14 @@
 // bench_infer — latency of one inference call of the seed's networks, at small batches.
 //
-//   bench_infer --config bn --depth 25 --batch 1            net.forward(x, Mode::inference), folded
-//   bench_infer ... --unfolded                              the same inside a NoFusion scope
+//   bench_infer --config bn --depth 25 --batch 1            freeze(net).forward(x, Mode::inference)
+//   bench_infer ... --unfolded                              net.forward(x, Mode::inference), not frozen
 //
 // x is a MatrixView of the caller's memory (read in place, as predict does). Also measures
 // the time to read every parameter once (a sum over them): the floor that cache bandwidth
 // sets, since a call reads every weight once. The calls run in blocks; the median block
 // gives the per-call time. Prints what it measured, the BLAS kernel, and last us_per_call=N.
 #include <layerwise/blas_runtime.hpp>
+#include <layerwise/compose/freeze.hpp>
 #include <layerwise/init.hpp>
 #include <layerwise/models/seed_select.hpp>
 #include <layerwise/pack.hpp>
@@ -46,10 +47,9 @@ double median_seconds_per_call(const Options& o, F&& f) {
     return block[block.size() / 2];
 }
 
+// The latency of net's inference forward on o.batch rows (net: frozen or not).
 template <class Net>
-void measure(const Options& o) {
-    auto net = std::make_unique<Net>();
-    init(*net, 1);
+void measure(const Options& o, Net* net) {
     std::mt19937_64 rng(2);
     std::vector<float> x(o.batch * 784);
     for (float& v : x) v = static_cast<float>(uniform01(rng));
@@ -58,14 +58,7 @@ void measure(const Options& o) {
     std::size_t weights = 0;
     for_each_parameter(*net, [&](const ParameterInfo&, auto& value, auto&) { weights += value.size(); });
 
-    const double call = median_seconds_per_call(o, [&] {
-        if (o.unfolded) {
-            NoFusion off;
-            sink += net->forward(view, Mode::inference).data()[0];
-        } else {
-            sink += net->forward(view, Mode::inference).data()[0];
-        }
-    });
+    const double call = median_seconds_per_call(o, [&] { sink += net->forward(view, Mode::inference).data()[0]; });
     // Reading every parameter once: sums in four vector registers (pack.hpp).
     std::vector<std::pair<const float*, std::size_t>> tensors;
     for_each_parameter(*net, [&](const ParameterInfo&, auto& value, auto&) { tensors.emplace_back(value.data(), value.size()); });
@@ -87,11 +80,17 @@ int main(int argc, char** argv) {
     app.add_option("--depth", o.depth, "the seed's depth (" + seed::available_depths() + ")");
     app.add_option("--batch", o.batch, "rows per call")->check(CLI::Range(1, 4096));
     app.add_option("--calls", o.calls, "timed calls")->check(CLI::Range(11, 100000000));
-    app.add_flag("--unfolded", o.unfolded, "BatchNorm not folded into the Dense before it (NoFusion)");
+    app.add_flag("--unfolded", o.unfolded, "the network as trained, not frozen (each BatchNorm a pass of its own)");
     CLI11_PARSE(app, argc, argv);
     try {
         set_threads(1);
-        seed::with_seed_network(seed::parse_config(o.config), o.depth, [&]<class Net>() { measure<Net>(o); });
+        seed::with_seed_network(seed::parse_config(o.config), o.depth, [&]<class Net>() {
+            auto net = std::make_unique<Net>();
+            init(*net, 1);
+            if (o.unfolded) return measure(o, net.get());
+            auto frozen = std::make_unique<frozen_t<Net>>(freeze(*net));  // each BatchNorm folded into its Dense
+            measure(o, frozen.get());
+        });
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_infer: %s\n", e.what());
         return 2;

@@ -3,10 +3,11 @@
 //
 //   bench_train --config bn --depth 25 --batch 128 --steps 300 --threads 1
 //   bench_train ... --gemm-only      only the GEMMs of the same steps: the BLAS ceiling
-//   bench_train ... --unfused        BatchNorm and ReLU as two passes each way (NoFusion)
+//   bench_train ... --unfused        unfused_t<Net>: BatchNorm and ReLU as two layers, two passes each way
 // Prints what it measured, the BLAS kernel and threads, and last `samples_per_s=<number>`.
 #include <layerwise/models/seed_select.hpp>
 #include <layerwise/blas_runtime.hpp>
+#include <layerwise/compose/unfused.hpp>
 #include <layerwise/init.hpp>
 #include <layerwise/loss/softmax_cross_entropy.hpp>
 #include <layerwise/optim/rmsprop.hpp>
@@ -97,8 +98,6 @@ Measured train(const Options& o) {
     for (auto& v : x) v = static_cast<float>(uniform01(rng));
     std::vector<int> y(o.batch);
     for (auto& l : y) l = static_cast<int>(rng() % 10);
-    std::optional<NoFusion> unfused;
-    if (o.unfused) unfused.emplace();
     auto step = [&] {
         loss.forward(net->forward(x, Mode::train), y);
         backward_parameters(*net, loss.backward());  // training: no dx for the data
@@ -125,7 +124,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 64));
     app.add_flag("--blas-threading", o.blas_threading, "use the threads inside OpenBLAS instead of layerwise's");
     app.add_flag("--gemm-only", o.gemm_only, "time only the GEMMs of the same steps (the BLAS ceiling)");
-    app.add_flag("--unfused", o.unfused, "run BatchNorm and the ReLU after it as separate passes (NoFusion)");
+    app.add_flag("--unfused", o.unfused, "train unfused_t<Net>: BatchNorm and the ReLU after it as separate layers");
     CLI11_PARSE(app, argc, argv);
     try {
         if (o.blas_threading) set_blas_threads(o.threads);
@@ -137,11 +136,13 @@ int main(int argc, char** argv) {
             std::size_t dense = 0;  // Dense layers of the network: count them from the type
             seed::with_seed_network(config, o.depth, [&]<class Net>() {
                 auto net = std::make_unique<Net>();
-                for_each_layer(*net, [&](auto&, const LayerInfo& li) { dense += li.keras_class == "Dense"; });
+                for_each_layer(*net, [&](auto&, const LayerInfo& li) { dense += li.type == "dense"; });
             });
             seconds = gemm_only(o, dense);
         } else {
-            seed::with_seed_network(config, o.depth, [&]<class Net>() { m = train<Net>(o); });
+            seed::with_seed_network(config, o.depth, [&]<class Net>() {
+                m = o.unfused ? train<unfused_t<Net>>(o) : train<Net>(o);
+            });
             seconds = m.seconds;
             std::printf("memory: needed_mb=%.1f peak_rss_growth_mb=%.1f peak_rss_mb=%.1f ratio=%.2f\n",
                         double(m.needed) / 1e6, double(m.rss_after - m.rss_before) / 1e6, double(m.rss_after) / 1e6,

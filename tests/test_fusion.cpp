@@ -1,23 +1,31 @@
-// The pairs Sequential runs as one pass (compose/fusion.hpp). Training, BatchNorm then ReLU:
-// the unfused numbers bit for bit, and gradients that check. Inference, BatchNorm folded into
-// the Dense before it: the same answers to float rounding, a cache that is never stale. And
-// clear errors where a fused forward has nothing to give.
+// Fused pairs (compose/fusion.hpp, batch_norm_relu.hpp), the unfused twin (compose/unfused.hpp)
+// and freezing for inference (compose/freeze.hpp). Fusion is decided by the type: the fused
+// network computes its unfused twin's numbers bit for bit, a user's own pair can opt in, and
+// every layer's output() is the one its own last forward formed. Freezing folds each
+// BatchNorm into the Dense before it once, into a network of its own type.
 #include "testing.hpp"
 
-#include <layerwise/io/npz.hpp>
 #include <layerwise/layerwise.hpp>
 #include <layerwise/models/seed_mlp.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <memory>
-#include <sstream>
+#include <type_traits>
 
 using namespace layerwise;
 using layerwise::testing::random_matrix;
-using layerwise::testing::TempDir;
 
 namespace {
+
+template <class Net>
+std::vector<std::vector<typename Net::scalar_type>> all_parameters(Net& net) {
+    std::vector<std::vector<typename Net::scalar_type>> out;  // every parameter, moving statistics included
+    for_each_parameter(net, [&](const ParameterInfo&, auto& value, auto&) {
+        out.emplace_back(value.data(), value.data() + value.size());
+    });
+    return out;
+}
 
 // Init, then a few RMSprop steps in train mode: moving statistics, gammas, betas and the
 // biases before each BatchNorm all move away from their initial values.
@@ -29,11 +37,12 @@ std::unique_ptr<Net> trained(std::uint64_t seed, std::size_t steps = 5) {
     for_each_layer(*net, [](auto& layer, const LayerInfo&) {
         if constexpr (requires { layer.momentum; }) layer.momentum = T(0.5);  // moving statistics move fast
     });
-    RMSprop<T> opt(T(0.01));
+    RMSprop<T> opt;
+    opt.learning_rate = T(0.01);
     SoftmaxCrossEntropy<T> loss;
     const Matrix<T> x = random_matrix<T>(32, Net::in_features, seed + 1, 0, 1);
     std::vector<int> labels(32);
-    for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = int((i * 7 + seed) % 10);
+    for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = int((i * 7 + seed) % Net::out_features);
     for (std::size_t s = 0; s < steps; ++s) {
         loss.forward(net->forward(x, Mode::train), labels);
         net->backward(loss.backward());
@@ -55,151 +64,139 @@ double relative_difference(const Matrix<T>& a, const Matrix<T>& b) {
     return diff / scale;
 }
 
-template <class Net>
-Matrix<typename Net::scalar_type> unfolded(Net& net, const Matrix<typename Net::scalar_type>& x) {
-    NoFusion off;
-    return net.forward(x, Mode::inference);
-}
+// A user's own pair: y = s x (Gain) then y = x + c (Shift), and their fused form, which
+// counts its forwards so that the test can see Sequential chose it.
+template <std::size_t N, class T = double>
+struct Gain {
+    using scalar_type = T;
+    template <class U>
+    using rebind = Gain<N, U>;
+    static constexpr std::size_t in_features = N, out_features = N, parameter_count = N;
+    Vector<T> s = zeros<T>(N), ds = zeros<T>(N);  // s, ds: (N)
+    const Matrix<T>* x_ = nullptr;
+    Matrix<T> y_, dx_;
+    const Matrix<T>& forward(const Matrix<T>& x, Mode) {
+        x_ = &x;
+        ensure_shape(y_, x.shape(0), N);
+        for (std::size_t i = 0; i < x.shape(0); ++i)
+            for (std::size_t j = 0; j < N; ++j) y_(i, j) = s(j) * x(i, j);  // y = s x
+        return y_;
+    }
+    LAYERWISE_FORWARD_NEEDS_NAMED_INPUT(T)
+    const Matrix<T>& backward(const Matrix<T>& dy) {
+        ensure_shape(dx_, dy.shape(0), N);
+        ds.fill(T(0));
+        for (std::size_t i = 0; i < dy.shape(0); ++i)
+            for (std::size_t j = 0; j < N; ++j) {
+                ds(j) += dy(i, j) * (*x_)(i, j);  // ds = sum_i dy x
+                dx_(i, j) = dy(i, j) * s(j);      // dx = dy s
+            }
+        return dx_;
+    }
+    template <class F>
+    void visit_parameters(F&& f) { f("s", s, ds, true, Initializer::ones); }
+};
 
-template <class Net>
-Matrix<typename Net::scalar_type> folded(Net& net, const Matrix<typename Net::scalar_type>& x) {
-    return net.forward(x, Mode::inference);
-}
+template <std::size_t N, class T = double>
+struct Shift {
+    using scalar_type = T;
+    template <class U>
+    using rebind = Shift<N, U>;
+    static constexpr std::size_t in_features = N, out_features = N, parameter_count = N;
+    Vector<T> c = zeros<T>(N), dc = zeros<T>(N);  // c, dc: (N)
+    Matrix<T> y_, dx_;
+    const Matrix<T>& forward(const Matrix<T>& x, Mode) {
+        ensure_shape(y_, x.shape(0), N);
+        for (std::size_t i = 0; i < x.shape(0); ++i)
+            for (std::size_t j = 0; j < N; ++j) y_(i, j) = x(i, j) + c(j);  // y = x + c
+        return y_;
+    }
+    LAYERWISE_FORWARD_NEEDS_NAMED_INPUT(T)
+    const Matrix<T>& backward(const Matrix<T>& dy) {
+        dc.fill(T(0));
+        for (std::size_t i = 0; i < dy.shape(0); ++i)
+            for (std::size_t j = 0; j < N; ++j) dc(j) += dy(i, j);  // dc = sum_i dy
+        dx_ = dy;                                                   // dx = dy
+        return dx_;
+    }
+    template <class F>
+    void visit_parameters(F&& f) { f("c", c, dc, true, Initializer::zeros); }
+};
+
+inline int gain_shift_forwards = 0;
+
+template <std::size_t N, class T = double>
+struct GainShift {  // y = s x + c in one pass
+    using scalar_type = T;
+    template <class U>
+    using rebind = GainShift<N, U>;
+    static constexpr std::size_t in_features = N, out_features = N, parameter_count = 2 * N;
+    Gain<N, T> first;
+    Shift<N, T> second;
+    const Matrix<T>* x_ = nullptr;
+    Matrix<T> y_, dx_;
+    const Matrix<T>& forward(const Matrix<T>& x, Mode) {
+        ++gain_shift_forwards;
+        x_ = &x;
+        ensure_shape(y_, x.shape(0), N);
+        for (std::size_t i = 0; i < x.shape(0); ++i)
+            for (std::size_t j = 0; j < N; ++j) y_(i, j) = first.s(j) * x(i, j) + second.c(j);  // y = s x + c
+        return y_;
+    }
+    LAYERWISE_FORWARD_NEEDS_NAMED_INPUT(T)
+    const Matrix<T>& backward(const Matrix<T>& dy) {
+        ensure_shape(dx_, dy.shape(0), N);
+        first.ds.fill(T(0));
+        second.dc.fill(T(0));
+        for (std::size_t i = 0; i < dy.shape(0); ++i)
+            for (std::size_t j = 0; j < N; ++j) {
+                second.dc(j) += dy(i, j);                  // dc = sum_i dy
+                first.ds(j) += dy(i, j) * (*x_)(i, j);     // ds = sum_i dy x
+                dx_(i, j) = dy(i, j) * first.s(j);         // dx = dy s
+            }
+        return dx_;
+    }
+    template <class F>
+    void visit_children(F&& f) {
+        f(first);
+        f(second);
+    }
+};
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("folded inference gives the layer-by-layer answers to float rounding", Net, seed::BnMlp<6>,
-                   seed::SkipMlp<6>, seed::BnMlp<6>::rebind<double>, seed::SkipMlp<6>::rebind<double>) {
-    using T = typename Net::scalar_type;
-    const double tolerance = std::is_same_v<T, float> ? 1e-5 : 1e-13;
-    auto net = trained<Net>(3);
-    for (std::size_t batch : {std::size_t(1), 2ul, 3ul, 4ul, 5ul, 17ul, 128ul}) {  // the few-row kernel and the GEMM
-        CAPTURE(batch);
-        const Matrix<T> x = random_matrix<T>(batch, 784, 40 + batch, 0, 1);
-        const Matrix<T> plain = unfolded(*net, x);
-        const Matrix<T> fast = folded(*net, x);
-        CHECK(relative_difference(fast, plain) < tolerance);
-        CHECK(relative_difference(fast, plain) > 0);  // (the fold really ran: it rounds differently)
-    }
-    CHECK(net->template fold<0>().refreshes() == 1);  // computed once, reused for every batch
+template <std::size_t N, class T>
+struct layerwise::fusion<Gain<N, T>, Shift<N, T>> {
+    using type = GainShift<N, T>;
+};
+
+TEST_CASE("Sequential stores a BatchNorm followed by a ReLU as one BatchNormReLU, decided by the type") {
+    using Net = Sequential<Dense<5, 4>, BatchNorm<4>, ReLU, Dense<4, 3>, ReLU, BatchNorm<3>>;
+    static_assert(Net::size == 5 && Net::declared_size == 6);
+    static_assert(std::is_same_v<std::remove_cvref_t<decltype(std::declval<Net&>().layer<1>())>, BatchNormReLU<4>>);
+    static_assert(std::is_same_v<std::remove_cvref_t<decltype(std::declval<Net&>().layer<4>())>, BatchNorm<3>>);
+    using Twin = unfused_t<Net>;
+    static_assert(Twin::size == 6);
+    static_assert(std::is_same_v<Twin, UnfusedSequential<Dense<5, 4>, BatchNorm<4>, ReLU, Dense<4, 3>, ReLU, BatchNorm<3>>>);
+    Net net;
+    CHECK(&net.layer_as_declared<1>() == &net.layer<1>().first);  // the declared BatchNorm is the pair's first
+    CHECK(&net.layer_as_declared<3>() == &net.layer<2>());
+    std::vector<std::string> names;  // the parameters keep the names of the layers as written
+    for_each_parameter(net, [&](const ParameterInfo& p, auto&, auto&) { names.emplace_back(p.name); });
+    CHECK(names == std::vector<std::string>{"dense/kernel", "dense/bias", "batch_normalization/gamma",
+                                            "batch_normalization/beta", "batch_normalization/moving_mean",
+                                            "batch_normalization/moving_variance", "dense_1/kernel", "dense_1/bias",
+                                            "batch_normalization_1/gamma", "batch_normalization_1/beta",
+                                            "batch_normalization_1/moving_mean",
+                                            "batch_normalization_1/moving_variance"});
 }
 
-TEST_CASE("the few-row kernel and BLAS agree, and a row's answer does not depend on its batch") {
-    auto net = trained<seed::PlainMlp<4>>(4);  // no BatchNorm: Dense's own forward
-    const Matrix<float> x = random_matrix<float>(9, 784, 5, 0, 1);
-    const Matrix<float> all = net->forward(x, Mode::inference);  // 9 rows: BLAS
-    for (std::size_t rows = 1; rows <= few_rows_max; ++rows) {
-        const Matrix<float> some = net->forward(MatrixView<float>(x).row_range(0, rows), Mode::inference);
-        for (std::size_t i = 0; i < rows; ++i)
-            for (std::size_t k = 0; k < 10; ++k) CHECK(some(i, k) == doctest::Approx(all(i, k)).epsilon(1e-5));
-    }
-}
-
-TEST_CASE("the fold's cache is recomputed after every change to what it folds, and only then") {
-    auto net = trained<seed::BnMlp<3>>(6);  // Dense BatchNorm ReLU, Repeat<1, Dense BatchNorm ReLU>, Dense
-    const auto& fold = net->fold<0>();
-    const Matrix<float> x = random_matrix<float>(3, 784, 7, 0, 1);
-    const Matrix<float> x_big = random_matrix<float>(16, 784, 8, 0, 1);
-    auto agrees = [&] {
-        const bool small = relative_difference(folded(*net, x), unfolded(*net, x)) < 1e-5;
-        const bool big = relative_difference(folded(*net, x_big), unfolded(*net, x_big)) < 1e-5;
-        return small && big;
-    };
-    REQUIRE(agrees());
-    const std::size_t start = fold.refreshes();
-    CHECK(agrees());
-    CHECK(fold.refreshes() == start);  // nothing changed: nothing recomputed
-
-    SUBCASE("an optimizer step") {
-        {  // gradients without moving the moving statistics, then a step
-            BatchNorm<128>& bn = net->layer<1>();
-            bn.track_moving_statistics = false;
-            SoftmaxCrossEntropy<float> loss;
-            const std::vector<int> labels(16, 3);
-            loss.forward(net->forward(x_big, Mode::train), labels);
-            net->backward(loss.backward());
-            bn.track_moving_statistics = true;
-        }
-        const Vector<float> mean_before = net->layer<1>().moving_mean;
-        RMSprop<float> opt(0.01f);
-        opt.step(*net);
-        CHECK(net->layer<1>().moving_mean == mean_before);
-        CHECK(agrees());
-        CHECK(fold.refreshes() == start + 1);
-    }
-    SUBCASE("a train-mode forward (the moving statistics move)") {
-        net->forward(x_big, Mode::train);
-        CHECK(agrees());
-        CHECK(fold.refreshes() == start + 1);
-    }
-    SUBCASE("load_npz") {
-        TempDir dir("fusion");
-        auto other = trained<seed::BnMlp<3>>(9);
-        io::save_npz(*other, dir.path / "other.npz");
-        io::load_npz(*net, dir.path / "other.npz");
-        CHECK(agrees());
-        CHECK(fold.refreshes() == start + 1);
-        CHECK(folded(*net, x) == folded(*other, x));  // the loaded network answers as the saved one
-    }
-    SUBCASE("a user's own write to each of the five vectors") {
-        auto& dense = net->layer<0>();
-        auto& bn = net->layer<1>();
-        for (Vector<float>* v : {&dense.b, &bn.gamma, &bn.beta, &bn.moving_mean, &bn.moving_variance}) {
-            const std::size_t before = fold.refreshes();
-            (*v)(5) += 0.25f;
-            CHECK(agrees());
-            CHECK(fold.refreshes() == before + 1);
-        }
-    }
-    SUBCASE("init") {
-        init(*net, 11);
-        CHECK(agrees());
-        CHECK(fold.refreshes() == start + 1);
-    }
-}
-
-TEST_CASE("after a folded forward, what it did not form is an error, not an older batch's numbers") {
-    auto net = trained<seed::BnMlp<3>>(12);
-    const Matrix<float> x = random_matrix<float>(4, 784, 13, 0, 1);
-    net->forward(x, Mode::inference);
-    CHECK_THROWS_WITH_AS(net->backward(zeros<float>(4, 10)),
-                         "layerwise: BatchNorm: backward after an inference forward that folded this layer into the "
-                         "Dense before it, so its input, which the gradients need, was never formed; run that "
-                         "forward inside a layerwise::NoFusion scope",
-                         std::logic_error);
-    CHECK_THROWS_WITH_AS(net->layer<0>().output(),
-                         "layerwise: Dense: output() after an inference forward that folded the BatchNorm after it "
-                         "into this layer, so no output of its own was formed; run that forward inside a "
-                         "layerwise::NoFusion scope",
-                         std::logic_error);
-    CHECK(net->layer<1>().output().shape(0) == 4);  // the pair's output is the BatchNorm's
-    {
-        NoFusion off;  // the same forward unfolded: its backward works
-        net->forward(x, Mode::inference);
-        CHECK(net->backward(zeros<float>(4, 10)).shape(0) == 4);
-        CHECK(net->layer<0>().output().shape(0) == 4);
-    }
-    CHECK(fusion_enabled());  // the scope ended, folding is back
-    net->forward(x, Mode::train);  // a train forward forms everything again
-    CHECK(net->layer<0>().output().shape(0) == 4);
-    CHECK(net->backward(zeros<float>(4, 10)).shape(0) == 4);
-}
-
-TEST_CASE("inference gradients of Dense+BatchNorm pairs still check (check_gradients unfolds)") {
-    using Pair = Sequential<Dense<5, 4>, BatchNorm<4>, ReLU, Residual<Dense<4, 4>, BatchNorm<4>>>::rebind<double>;
-    Pair pair;
-    init(pair, 15);
-    pair.layer<1>().moving_mean.fill(0.3);
-    pair.layer<1>().moving_variance.fill(2.0);
-    layerwise::testing::require_gradients(pair, random_matrix(6, 5, 16), Mode::inference);
-    CHECK(fusion_enabled());
-}
-
-TEST_CASE_TEMPLATE("fused training (BatchNorm then ReLU) computes the unfused numbers bit for bit", Net,
-                   seed::BnMlp<5>, seed::SkipMlp<5>) {
-    auto fused = std::make_unique<Net>(), plain = std::make_unique<Net>();
+TEST_CASE_TEMPLATE("the fused network computes its unfused twin's numbers bit for bit", Net, seed::BnMlp<5>,
+                   seed::SkipMlp<5>) {
+    auto fused = std::make_unique<Net>();
+    auto plain = std::make_unique<unfused_t<Net>>();
     init(*fused, 21);
-    init(*plain, 21);
+    copy_parameters(*fused, *plain);
     RMSprop<float> opt_fused, opt_plain;
     SoftmaxCrossEntropy<float> loss;
     const Matrix<float> x = random_matrix<float>(16, 784, 22, 0, 1);
@@ -210,72 +207,138 @@ TEST_CASE_TEMPLATE("fused training (BatchNorm then ReLU) computes the unfused nu
         loss.forward(y, labels);
         const Matrix<float> dx = fused->backward(loss.backward());
         opt_fused.step(*fused);
-        NoFusion off;
         const Matrix<float> y_plain = plain->forward(x, Mode::train);
         CHECK(y_plain == y);
         loss.forward(y_plain, labels);
         CHECK(plain->backward(loss.backward()) == dx);
         opt_plain.step(*plain);
     }
-    std::vector<std::vector<float>> a, b;  // every parameter, moving statistics included
-    auto collect = [](auto& net, std::vector<std::vector<float>>& out) {
-        for_each_parameter(net, [&](const ParameterInfo&, auto& value, auto&) {
-            out.emplace_back(value.data(), value.data() + value.size());
-        });
-    };
-    collect(*fused, a);
-    collect(*plain, b);
-    REQUIRE(a.size() == b.size());
-    for (std::size_t k = 0; k < a.size(); ++k) CHECK(a[k] == b[k]);
+    CHECK(all_parameters(*fused) == all_parameters(*plain));
+    const Matrix<float> inference = fused->forward(x, Mode::inference);
+    CHECK(plain->forward(x, Mode::inference) == inference);
 }
 
-TEST_CASE("fit with and without fusion trains the same network to the bit") {
+TEST_CASE("fit trains a fused network and its unfused twin to the same bits") {
     const Matrix<float> x = random_matrix<float>(300, 784, 31, 0, 1), vx = random_matrix<float>(50, 784, 32, 0, 1);
     std::vector<int> y(300), vy(50);
     for (std::size_t i = 0; i < y.size(); ++i) y[i] = int((i * 3) % 10);
     for (std::size_t i = 0; i < vy.size(); ++i) vy[i] = int((i * 7) % 10);
-    auto fused = std::make_unique<seed::BnMlp<4>>(), plain = std::make_unique<seed::BnMlp<4>>();
-    auto train = [&](seed::BnMlp<4>& net, bool fusion) {
-        init(net, 33);
+    auto fused = std::make_unique<seed::BnMlp<4>>();
+    auto plain = std::make_unique<unfused_t<seed::BnMlp<4>>>();
+    init(*fused, 33);
+    init(*plain, 33);
+    auto train = [&](auto& net) {
         RMSprop<float> opt;
         FitOptions o;
         o.epochs = 2;
         o.batch_size = 32;
         o.verbosity = Verbosity::quiet;
-        o.fusion = fusion;
         return fit(net, opt, {x, y}, {vx, vy}, o);
     };
-    const History a = train(*fused, true), b = train(*plain, false);
+    const History a = train(*fused), b = train(*plain);
     REQUIRE(a.epochs.size() == 2);
     REQUIRE(b.epochs.size() == 2);
     for (std::size_t e = 0; e < 2; ++e) {
-        CHECK(a.epochs[e].loss == b.epochs[e].loss);  // training: fused BatchNorm+ReLU, the same bits
+        CHECK(a.epochs[e].loss == b.epochs[e].loss);
         CHECK(a.epochs[e].accuracy == b.epochs[e].accuracy);
-        // validation: folded inference against unfolded, the same to float rounding
-        CHECK(a.epochs[e].val_loss == doctest::Approx(b.epochs[e].val_loss).epsilon(1e-5));
+        CHECK(a.epochs[e].val_loss == b.epochs[e].val_loss);
+        CHECK(a.epochs[e].val_accuracy == b.epochs[e].val_accuracy);
     }
-    std::vector<float> pa, pb;
-    for_each_parameter(*fused, [&](const ParameterInfo&, auto& v, auto&) { pa.insert(pa.end(), v.begin(), v.end()); });
-    for_each_parameter(*plain, [&](const ParameterInfo&, auto& v, auto&) { pb.insert(pb.end(), v.begin(), v.end()); });
-    CHECK(pa == pb);
+    CHECK(all_parameters(*fused) == all_parameters(*plain));
 }
 
-TEST_CASE("fused BatchNorm then ReLU passes the gradient check in train mode") {
+TEST_CASE("BatchNormReLU passes the gradient check in train and inference mode, and its outputs are its own") {
     using Net = Sequential<Dense<5, 4>, BatchNorm<4>, ReLU, Dense<4, 3>, BatchNorm<3>, ReLU>::rebind<double>;
     Net net;
     init(net, 41);
-    REQUIRE(fusion_enabled());
-    layerwise::testing::require_gradients(net, random_matrix(8, 5, 42), Mode::train);
-    CHECK_THROWS_WITH_AS(net.layer<1>().output(),
-                         "layerwise: BatchNorm: output() after a train forward fused with the ReLU after it, so no "
-                         "output of its own was formed; run that forward inside a layerwise::NoFusion scope",
-                         std::logic_error);
-    CHECK_THROWS_WITH_AS(net.layer<2>().input_gradient(),
-                         "layerwise: relu: input_gradient() after a forward fused with the layer before it, whose "
-                         "backward formed no gradient of this layer's own; run it inside a layerwise::NoFusion scope",
-                         std::logic_error);
-    NoFusion off;
-    layerwise::testing::require_gradients(net, random_matrix(8, 5, 42), Mode::train);
-    CHECK(net.layer<1>().output().shape(0) == 8);
-    CHECK(net.layer<2>().input_gradient().shape(0) == 8);
+    net.layer<1>().first.moving_mean.fill(0.3);
+    net.layer<1>().first.moving_variance.fill(2.0);
+    const Matrix<double> x = random_matrix(8, 5, 42);
+    layerwise::testing::require_gradients(net, x, Mode::train);
+    layerwise::testing::require_gradients(net, x, Mode::inference);
+    const Matrix<double> y = net.forward(x, Mode::train);
+    CHECK(net.layer<3>().output() == y);  // the pair's output is the ReLU's
+    const Matrix<double> dy = random_matrix(8, 3, 43);
+    net.backward(dy);
+    CHECK(net.layer<3>().input_gradient().shape(0) == 8);
+    // The twin's BatchNorm and ReLU each hold their own, and agree with the pair's.
+    unfused_t<Net> twin;
+    copy_parameters(net, twin);
+    CHECK(twin.forward(x, Mode::train) == y);
+    twin.backward(dy);
+    CHECK(twin.layer<5>().output() == y);
+    CHECK(twin.layer<4>().input_gradient() == net.layer<3>().input_gradient());
+    CHECK(twin.layer<4>().output().shape(0) == 8);
+    // In the fused network the pair's BatchNorm and ReLU never ran a forward of their own.
+    CHECK(net.layer<3>().first.output().size() == 0);
+    CHECK(net.layer<3>().second.input_gradient().size() == 0);
+}
+
+TEST_CASE("a user's own pair opts into fusion with the fusion trait") {
+    using Net = Sequential<Dense<3, 4, double>, Gain<4>, Shift<4>, Dense<4, 2, double>>;
+    static_assert(Net::size == 3);
+    static_assert(std::is_same_v<std::remove_cvref_t<decltype(std::declval<Net&>().layer<1>())>, GainShift<4>>);
+    Net net;
+    init(net, 51);
+    net.layer<1>().second.c(2) = 0.25;
+    unfused_t<Net> twin;
+    copy_parameters(net, twin);
+    const Matrix<double> x = random_matrix(6, 3, 52);
+    gain_shift_forwards = 0;
+    const Matrix<double> y = net.forward(x, Mode::train);
+    CHECK(gain_shift_forwards == 1);  // the fused form ran
+    CHECK(relative_difference(twin.forward(x, Mode::train), y) < 1e-15);
+    CHECK(gain_shift_forwards == 1);  // the twin runs Gain and Shift on their own
+    layerwise::testing::require_gradients(net, x, Mode::train);
+    std::vector<std::string> names;
+    for_each_parameter(net, [&](const ParameterInfo& p, auto&, auto&) { names.emplace_back(p.name); });
+    CHECK(names == std::vector<std::string>{"dense/kernel", "dense/bias", "layer/s", "layer_1/c", "dense_1/kernel",
+                                            "dense_1/bias"});
+}
+
+TEST_CASE("copy_parameters refuses networks with other parameters, before copying anything") {
+    Sequential<Dense<3, 4>, Dense<4, 2>> a;
+    Sequential<Dense<3, 4>, Dense<4, 3>> b;
+    init(a, 1);
+    const auto before = all_parameters(b);
+    CHECK_THROWS_WITH_AS(copy_parameters(a, b),
+                         "layerwise: copy_parameters: the networks differ: dense_1/kernel (8 values) against "
+                         "dense_1/kernel (12)",
+                         std::invalid_argument);
+    CHECK(all_parameters(b) == before);
+}
+
+TEST_CASE_TEMPLATE("freeze folds each BatchNorm into the Dense before it, into a network of its own type", Net,
+                   seed::BnMlp<5>, seed::SkipMlp<5>) {
+    auto net = trained<Net>(61);
+    using Frozen = frozen_t<Net>;
+    static_assert(Frozen::parameter_count < Net::parameter_count);
+    std::size_t batch_norms = 0;
+    auto frozen = std::make_unique<Frozen>(freeze(*net));
+    for_each_layer(*frozen, [&](auto& layer, const LayerInfo&) {
+        batch_norms += requires { layer.moving_mean; };
+    });
+    CHECK(batch_norms == 0);
+    const Matrix<float> x = random_matrix<float>(37, 784, 62, 0, 1);
+    for (std::size_t rows : {std::size_t(1), std::size_t(3), std::size_t(37)}) {
+        const MatrixView<float> xs = MatrixView<float>(x).row_range(0, rows);
+        CHECK(relative_difference(outputs(*frozen, xs), outputs(*net, xs)) < 1e-5);
+    }
+    // Its own copy: training the original further leaves the frozen network as it was.
+    const Matrix<float> before = outputs(*frozen, x);
+    net->template layer<0>().W.fill(0.5f);
+    CHECK(outputs(*frozen, x) == before);
+}
+
+TEST_CASE("freeze in double agrees with the unfrozen network to rounding, and keeps BatchNorms not after a Dense") {
+    using Net = Sequential<BatchNorm<5>, Dense<5, 4>, BatchNorm<4>, ReLU, Residual<Dense<4, 4>, BatchNorm<4>>,
+                           Dense<4, 3>>::rebind<double>;
+    using Frozen = frozen_t<Net>;
+    static_assert(std::is_same_v<Frozen, Sequential<BatchNorm<5>, Dense<5, 4>, ReLU, Residual<Dense<4, 4>>,
+                                                    Dense<4, 3>>::rebind<double>>);
+    auto net = trained<Net>(71);
+    auto frozen = std::make_unique<Frozen>(freeze(*net));
+    const Matrix<double> x = random_matrix(9, 5, 72);
+    CHECK(relative_difference(outputs(*frozen, x), outputs(*net, x)) < 1e-13);
+    CHECK(predict(*frozen, x) == predict(*net, x));
 }

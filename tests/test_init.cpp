@@ -98,7 +98,7 @@ namespace {
 struct Renamed : Dense<40, 10> {
     template <class U>
     using rebind = Renamed;
-    static constexpr std::string_view keras_name = "renamed";
+    static constexpr std::string_view name = "renamed";
     template <class F>
     void visit_parameters(F&& f) {
         f("weight", W, dW, true, Initializer::kernel);

@@ -18,7 +18,7 @@ struct MseHead {
     template <class U>
     using rebind = MseHead;
     static constexpr std::size_t in_features = any_width, out_features = 1, parameter_count = 0;
-    static constexpr std::string_view keras_name = "mse", keras_class = "MeanSquaredError";
+    static constexpr std::string_view name = "mse";
 
     Matrix<double> targets;  // t: (B x C)
 

@@ -26,7 +26,7 @@ TEST_CASE("parameter counts of the seed's networks, as Keras counts them") {
 TEST_CASE("the seed's depth N has N - 1 hidden layers plus the output layer") {
     auto count_dense = [](auto& net) {
         std::size_t n = 0;
-        for_each_layer(net, [&](auto&, const LayerInfo& li) { n += li.keras_class == "Dense"; });
+        for_each_layer(net, [&](auto&, const LayerInfo& li) { n += li.type == "dense"; });
         return n;
     };
     auto bn = std::make_unique<BnMlp<15>>();

@@ -1,5 +1,6 @@
 #include "testing.hpp"
 
+#include <layerwise/io/keras_names.hpp>
 #include <layerwise/layerwise.hpp>
 #include <layerwise/models/seed_mlp.hpp>
 
@@ -11,9 +12,12 @@ using namespace layerwise;
 TEST_CASE("summary of the seed's 25-layer BatchNorm net prints Keras' numbers") {
     auto net = std::make_unique<seed::BnMlp<25>>();
     std::ostringstream out;
-    summary(*net, out);
+    summary<io::KerasNaming>(*net, out);
     const std::string text = out.str();
     INFO(text);
+    std::ostringstream plain;  // the default naming: each layer's own name in the type column
+    summary(*net, plain);
+    CHECK(plain.str().find(" dense_24 (dense)") != std::string::npos);
     CHECK(text.find("Total params: 493,834\n") != std::string::npos);
     CHECK(text.find("Trainable params: 487,690\n") != std::string::npos);
     CHECK(text.find("Non-trainable params: 6,144\n") != std::string::npos);
@@ -27,7 +31,7 @@ TEST_CASE("summary of the seed's 25-layer BatchNorm net prints Keras' numbers") 
 TEST_CASE("summary rows of a skip network include Keras' Add layers") {
     auto net = std::make_unique<seed::SkipMlp<25>>();
     std::ostringstream out;
-    summary(*net, out);
+    summary<io::KerasNaming>(*net, out);
     CHECK(out.str().find(" add_11 (Add)") != std::string::npos);
     CHECK(out.str().find("Total params: 510,858\n") != std::string::npos);
 }

@@ -19,9 +19,10 @@
 // the layer's next forward (or backward). A layer may keep a reference to its input x
 // for backward, so x must stay alive, unchanged, until backward has run: forward refuses,
 // at compile time, an input that would not (LAYERWISE_FORWARD_NEEDS_NAMED_INPUT), and
-// forget_input() lets code that owns a short-lived input drop the reference. Leaf layers also describe themselves for
-// summaries and Keras-style names (keras_name, keras_class) and visit their
-// parameters (visit_parameters). Composite layers visit their children instead.
+// forget_input() lets code that owns a short-lived input drop the reference.
+// Optional for any layer: `static constexpr std::string_view name = "dense"`, the base of
+// the names it gets in a network ("dense_3"; visit.hpp). A layer without one is "layer_k".
+// How a file format names layers (Keras' classes, say) is that format's business (io/).
 #pragma once
 
 #include "matrix_view.hpp"
@@ -83,13 +84,9 @@ concept HasBackward = requires(L& l, const Matrix<typename L::scalar_type>& dy) 
 template <class L>
 concept Rebindable = requires { typename L::template rebind<double>; };
 
-/// A leaf layer: it has a Keras name and its own parameters (possibly none).
+/// A leaf layer: it visits its own parameters (possibly none).
 template <class L>
-concept LeafLayer = requires(L& l) {
-    { L::keras_name } -> std::convertible_to<std::string_view>;
-    { L::keras_class } -> std::convertible_to<std::string_view>;
-    l.visit_parameters(detail::any_visitor{});
-};
+concept LeafLayer = requires(L& l) { l.visit_parameters(detail::any_visitor{}); };
 
 /// A composite layer: it owns other layers and visits them in input-to-output order.
 template <class L>
@@ -101,7 +98,7 @@ concept Layer = HasScalarType<L> && HasWidths<L> && HasForward<L> && HasBackward
 
 /// Tag for a backward pass that needs only the parameter gradients, not dx: the first
 /// layer of a network in training, whose dx would be the gradient with respect to the
-/// data (for Dense<784, 128> at batch 128 that GEMM is 5% of a step of the seed's MLP).
+/// data (for a first Dense<784, 128>, a GEMM as large as any other layer's, for nothing).
 /// A layer's input_gradient() is left as it was by such a pass.
 struct parameters_only_t {
     explicit parameters_only_t() = default;
@@ -183,8 +180,8 @@ consteval bool check_layer() {
         static_assert(HasBackward<L>, "layerwise: a layer needs `const Matrix<T>& backward(const Matrix<T>& dy)`");
         static_assert(Rebindable<L>, "layerwise: a layer needs `template <class U> using rebind = ...` (the same layer in scalar U)");
         static_assert(LeafLayer<L> || CompositeLayer<L>,
-                      "layerwise: a layer needs either keras_name, keras_class and visit_parameters(f) "
-                      "(a leaf) or visit_children(f) (a composite)");
+                      "layerwise: a layer needs either visit_parameters(f) (a leaf) or visit_children(f) "
+                      "(a composite)");
     }
     return true;
 }

@@ -15,6 +15,8 @@
 #include "compose/sequential.hpp"
 #include "compose/residual.hpp"
 #include "compose/repeat.hpp"
+#include "compose/unfused.hpp"
+#include "compose/freeze.hpp"
 #include "loss/softmax_cross_entropy.hpp"
 #include "loss/mean_squared_error.hpp"
 #include "visit.hpp"

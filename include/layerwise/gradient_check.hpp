@@ -10,13 +10,10 @@
 // the check, keeps a gradient that is exactly zero (a bias before BatchNorm, which the
 // normalisation cancels) from dividing rounding noise by zero; any real error in a tensor
 // whose gradient is not negligible still shows at full size.
-// In inference mode it runs unfused (compose/fusion.hpp: NoFusion), since backward needs
-// every layer's own forward; in train mode the fused pairs are what it checks.
 // Use it on a layer rebound to double (Layer::rebind<double>); in float the differences
 // are too coarse to say anything below 1e-3.
 #pragma once
 
-#include "compose/fusion.hpp"
 #include "visit.hpp"
 
 #include <algorithm>
@@ -81,8 +78,6 @@ template <class L>
 GradientCheck check_gradients(L& layer, const Matrix<typename L::scalar_type>& x, Mode mode = Mode::train,
                               double h = 1e-6, std::uint64_t seed = 7, std::size_t max_elements = 400) {
     using T = typename L::scalar_type;
-    std::optional<NoFusion> unfolded;  // an inference backward needs each layer's own forward
-    if (mode == Mode::inference) unfolded.emplace();
     std::mt19937_64 rng(seed);
     auto uniform = [&] { return static_cast<double>(rng() >> 11) * 0x1.0p-53 * 2.0 - 1.0; };
 

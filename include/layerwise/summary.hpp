@@ -1,10 +1,13 @@
 // layerwise/summary.hpp — a Keras-like table of a network: each layer's name and type,
-// output shape and parameter count, then the totals Keras prints.
+// output shape and parameter count, then the totals Keras prints. The rows are the layers as
+// written in the type (a fused pair shows as its two layers), named by a
+// naming policy (visit.hpp): summary<io::KerasNaming>(net, os) shows Keras' classes.
 #pragma once
 
 #include "visit.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -42,7 +45,7 @@ inline std::string with_thousands(std::size_t n) {
 // " dense_3 (Dense)" and "(None, 128)"
 inline std::string layer_cell(const LayerInfo& li) {
     std::string cell = " ";
-    cell.append(li.name).append(" (").append(li.keras_class).append(")");
+    cell.append(li.name).append(" (").append(li.type).append(")");
     return cell;
 }
 
@@ -58,14 +61,14 @@ inline std::string pad(std::string s, std::size_t width) {
 }
 }  // namespace detail
 
-template <class Net>
+template <class Naming = DefaultNaming, class Net>
 void summary(Net& net, std::ostream& os, std::string_view model_name = "sequential") {
     struct Row {
         std::string layer, shape;
         std::size_t params;
     };
     std::vector<Row> rows;
-    for_each_layer(net, [&](auto& layer, const LayerInfo& li) {
+    for_each_layer<Naming>(net, [&](auto& layer, const LayerInfo& li) {
         std::size_t params = 0;
         layer.visit_parameters([&](std::string_view, auto& value, auto&, bool, auto...) { params += value.size(); });
         rows.push_back({detail::layer_cell(li), detail::shape_cell(li.out_width), params});

@@ -1,11 +1,14 @@
-// layerwise/visit.hpp — walking a network: its leaf layers and their parameters, with
-// the names Keras would give them.
+// layerwise/visit.hpp — walking a network: its leaf layers and their parameters, by name.
 //
-// Keras numbers layers per kind in order of creation: dense, dense_1, dense_2, ...,
-// batch_normalization, batch_normalization_1, ...; a parameter is "<layer>/<kind>",
-// e.g. "dense_3/kernel" or "batch_normalization_2/moving_mean". The walk visits layers
-// from input to output (a Residual's block before its Add), which is the order in which
-// the seed's Keras code creates them, so the names match the seed's models.
+// Layers are numbered per base name in walk order, as Keras numbers them in order of
+// creation: dense, dense_1, dense_2, ..., batch_normalization, batch_normalization_1, ...;
+// a parameter is "<layer>/<kind>", e.g. "dense_3/kernel". The walk visits layers from input
+// to output (a Residual's block before its Add).
+//
+// A naming policy says what a layer type is called: base<L>() (the stem that gets numbered)
+// and type<L>() (the type column of summaries and checkpoint signatures). DefaultNaming takes
+// the layer's own `name` ("layer" when it has none) for both; a file format can bring its
+// own (io/keras_names.hpp: Keras' class names).
 #pragma once
 
 #include "concepts.hpp"
@@ -20,8 +23,8 @@ namespace layerwise {
 
 /// What the layer walk says about each leaf layer.
 struct LayerInfo {
-    std::string_view name;        // Keras-style: "dense_3"
-    std::string_view keras_class; // "Dense"
+    std::string_view name;        // "dense_3"
+    std::string_view type;        // as the naming policy calls the layer's type: "dense" (Keras: "Dense")
     std::size_t index;            // position among all leaf layers, from 0
     std::size_t out_width;        // the layer's output width (any_width only for a width-agnostic network)
 };
@@ -36,6 +39,17 @@ struct ParameterInfo {
     bool trainable;               // false for the moving statistics of BatchNorm
     Initializer initializer;      // as the layer declares it
     operator std::string_view() const { return name; }
+};
+
+/// Names every layer type by its own `name` member, or "layer" when it has none.
+struct DefaultNaming {
+    template <class L>
+    static constexpr std::string_view base() {
+        if constexpr (requires { std::string_view(L::name); }) return L::name;
+        else return "layer";
+    }
+    template <class L>
+    static constexpr std::string_view type() { return base<L>(); }
 };
 
 namespace detail {
@@ -72,16 +86,17 @@ struct WalkState {
     std::size_t index = 0;
 };
 
-template <class L, class F>
+template <class Naming, class L, class F>
 std::size_t walk_layers(L& layer, F& f, WalkState& state, std::size_t width) {
     if constexpr (CompositeLayer<L>) {
         std::size_t w = width;
-        layer.visit_children([&](auto& child) { w = walk_layers(child, f, state, w); });
+        layer.visit_children([&](auto& child) { w = walk_layers<Naming>(child, f, state, w); });
         if constexpr (!LeafLayer<L>) return w;
     }
     if constexpr (LeafLayer<L>) {
         const std::size_t out = L::out_features != any_width ? L::out_features : width;
-        const LayerInfo info{state.namer.next(L::keras_name), L::keras_class, state.index++, out};
+        const LayerInfo info{state.namer.next(Naming::template base<L>()), Naming::template type<L>(), state.index++,
+                             out};
         f(layer, info);
         return out;
     }
@@ -89,11 +104,11 @@ std::size_t walk_layers(L& layer, F& f, WalkState& state, std::size_t width) {
 
 }  // namespace detail
 
-/// Calls f(layer, info) for every leaf layer of net, input to output.
-template <class Net, class F>
+/// Calls f(layer, info) for every leaf layer of net, input to output, named by Naming.
+template <class Naming = DefaultNaming, class Net, class F>
 void for_each_layer(Net& net, F&& f) {
     detail::WalkState state;
-    detail::walk_layers(net, f, state, Net::in_features);
+    detail::walk_layers<Naming>(net, f, state, Net::in_features);
 }
 
 /// Makes every layer of net drop its reference to its last input (Dense::forget_input), for
@@ -106,14 +121,14 @@ void forget_inputs(Net& net) {
     });
 }
 
-/// Calls f(info, value, gradient) for every parameter of net, input to output, with
-/// Keras' names. value and gradient are a Matrix or a Vector of the network's scalar;
+/// Calls f(info, value, gradient) for every parameter of net, input to output, named by
+/// Naming ("dense_3/kernel"). value and gradient are a Matrix or a Vector of the network's scalar;
 /// for a parameter that is not trainable (info.trainable == false) the gradient is zero.
 /// Nothing is allocated: the names live in a buffer that is valid during the call.
-template <class Net, class F>
+template <class Naming = DefaultNaming, class Net, class F>
 void for_each_parameter(Net& net, F&& f) {
     std::size_t layer_index = 0;
-    for_each_layer(net, [&](auto& layer, const LayerInfo& li) {
+    for_each_layer<Naming>(net, [&](auto& layer, const LayerInfo& li) {
         bool any = false;
         layer.visit_parameters([&](std::string_view kind, auto& value, auto& grad, bool trainable, auto... how) {
             static_assert(sizeof...(how) == 1 && (std::is_same_v<decltype(how), Initializer> && ...),

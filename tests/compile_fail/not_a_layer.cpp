@@ -6,7 +6,6 @@ struct Half {
     template <class U>
     using rebind = Half;
     static constexpr std::size_t in_features = any_width, out_features = any_width, parameter_count = 0;
-    static constexpr std::string_view keras_name = "half", keras_class = "Half";
     const Matrix<float>& backward(const Matrix<float>& dy) { return dy; }
     template <class F>
     void visit_parameters(F&&) {}

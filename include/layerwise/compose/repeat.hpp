@@ -5,6 +5,7 @@
 //
 // The copies live in a std::array of one type and run in a loop: Repeat<50, ...>
 // instantiates the block once, so a deep network compiles as fast as a shallow one.
+// RepeatOf<N, Block> is the same for any block type (unfused.hpp puts an UnfusedSequential there).
 #pragma once
 
 #include "sequential.hpp"
@@ -23,16 +24,16 @@ struct repeat_width_check {
 };
 }  // namespace detail
 
-template <std::size_t N, class... Layers>
-class Repeat {
+template <std::size_t N, class BlockType>
+class RepeatOf {
     static_assert(N > 0, "layerwise: Repeat<N, ...> needs N > 0");
 
 public:
-    using Block = Sequential<Layers...>;
+    using Block = BlockType;
     using scalar_type = typename Block::scalar_type;
     using Matrix = layerwise::Matrix<scalar_type>;
     template <class U>
-    using rebind = Repeat<N, typename Layers::template rebind<U>...>;
+    using rebind = RepeatOf<N, typename Block::template rebind<U>>;
     static_assert(detail::repeat_width_check<Block::in_features, (N > 1 ? Block::out_features : Block::in_features)>::ok);
     static constexpr std::size_t in_features = Block::in_features;
     static constexpr std::size_t out_features = Block::out_features;
@@ -65,6 +66,14 @@ public:
     }
 
     std::array<Block, N> blocks;
+};
+
+/// N copies of Sequential<Layers...>, each with its own parameters.
+template <std::size_t N, class... Layers>
+class Repeat : public RepeatOf<N, Sequential<Layers...>> {
+public:
+    template <class U>
+    using rebind = Repeat<N, typename Layers::template rebind<U>...>;
 };
 
 }  // namespace layerwise

@@ -3,6 +3,8 @@
 //   forward:  y  = x + F(x)                F = Sequential<Layers...>, which must map N to N
 //   backward: dx = dy + F.backward(dy)     the identity path hands dy straight to x: the
 //                                          reason deep residual stacks keep their gradients
+//
+// ResidualOf<Block> is the same around any block type (unfused.hpp puts an UnfusedSequential there).
 #pragma once
 
 #include "sequential.hpp"
@@ -19,20 +21,19 @@ struct residual_width_check {
 };
 }  // namespace detail
 
-template <class... Layers>
-class Residual {
+template <class BlockType>
+class ResidualOf {
 public:
-    using Block = Sequential<Layers...>;
+    using Block = BlockType;
     using scalar_type = typename Block::scalar_type;
     using Matrix = layerwise::Matrix<scalar_type>;
     template <class U>
-    using rebind = Residual<typename Layers::template rebind<U>...>;
+    using rebind = ResidualOf<typename Block::template rebind<U>>;
     static_assert(detail::residual_width_check<Block::in_features, Block::out_features>::ok);
     static constexpr std::size_t in_features = Block::in_features;
     static constexpr std::size_t out_features = Block::out_features;
     static constexpr std::size_t parameter_count = Block::parameter_count;
-    static constexpr std::string_view keras_name = "add";  // Keras' Add layer, listed after the block
-    static constexpr std::string_view keras_class = "Add";
+    static constexpr std::string_view name = "add";  // listed after its block, as Keras' Add layer
 
     const Matrix& forward(const Matrix& x, Mode mode) {
         const Matrix& fx = block.forward(x, mode);
@@ -75,12 +76,20 @@ public:
 
     /// The output of the last forward and the input gradient of the last backward,
     /// for diagnostics (the signal going forward and the error going backward).
-    const auto& output() const { return y_; }
-    const auto& input_gradient() const { return dx_; }
+    const Matrix& output() const { return y_; }
+    const Matrix& input_gradient() const { return dx_; }
 
 private:
     Matrix y_;   // y: (B x N)
     Matrix dx_;  // dx: (B x N)
+};
+
+/// y = x + F(x) with F = Sequential<Layers...>.
+template <class... Layers>
+class Residual : public ResidualOf<Sequential<Layers...>> {
+public:
+    template <class U>
+    using rebind = Residual<typename Layers::template rebind<U>...>;
 };
 
 }  // namespace layerwise

@@ -6,16 +6,18 @@
 //   backward: g_K = dy, g_{k-1} = layer_k.backward(g_k), dx = g_0   (the chain rule, in reverse)
 //             backward(dy, parameters_only) stops short of g_0: the first layer skips its dx.
 //
+// Adjacent layers that have a fused form (fusion.hpp: a BatchNorm followed by a ReLU) are
+// stored as that one layer; the type decides, at compile time. UnfusedSequential<...> keeps
+// every layer on its own (unfused.hpp makes it from a Sequential). layer<I>() is the I-th layer
+// as stored; layer_as_declared<I>() the I-th as written, a fused pair's `first` or `second`.
+//
 // The layers live in a std::tuple; forward is one pack expansion over them and backward
 // one over the reversed index sequence: no recursion, so a Sequential of K layers costs
 // K instantiations, not K nested ones.
-//
-// Some adjacent pairs run as one pass (compose/fusion.hpp): in inference a Dense followed by
-// a BatchNorm (the BatchNorm folds into the Dense; the fold's cache sits between the two), in
-// training a BatchNorm followed by a ReLU.
 #pragma once
 
 #include "../concepts.hpp"
+#include "batch_norm_relu.hpp"
 #include "fusion.hpp"
 
 #include <algorithm>
@@ -33,30 +35,6 @@ struct Link {
     std::size_t produced = 0;  // the width reaching it
     std::size_t expected = 0;  // the width it takes
 };
-
-// The fold caches of a Sequential: one between each pair of adjacent layers (NoFold, empty,
-// for the pairs that do not fold).
-template <class Layers, class Pairs>
-struct fold_slots;
-template <class... Layers, std::size_t... I>
-struct fold_slots<std::tuple<Layers...>, std::index_sequence<I...>> {
-    using type = std::tuple<typename fold_between<std::tuple_element_t<I, std::tuple<Layers...>>,
-                                                  std::tuple_element_t<I + 1, std::tuple<Layers...>>>::type...>;
-};
-
-// Whether layers I and I + 1 of the tuple are a pair of compose/fusion.hpp: a fold (inference)
-// or a fusion (training).
-enum class Pair { fold, fuse };
-template <std::size_t I, class Tuple>
-consteval bool pair_at(Pair kind) {
-    if constexpr (I + 1 < std::tuple_size_v<Tuple>) {
-        using A = std::tuple_element_t<I, Tuple>;
-        using B = std::tuple_element_t<I + 1, Tuple>;
-        return kind == Pair::fold ? folds<A, B> : fuses<A, B>;
-    } else {
-        return false;
-    }
-}
 
 // Walks the widths from input to output; any_width layers pass the width through.
 template <std::size_t K>
@@ -101,33 +79,43 @@ template <class L>
     requires requires { L::copies_views; }
 inline constexpr bool copies_views<L> = L::copies_views;
 
-}  // namespace detail
 
-template <class... Layers>
-class Sequential {
+/// The layers of a Sequential as written (Declared) and as stored (Stored: the fused pairs as one).
+template <template <class, class> class Rule, class... Layers>
+struct layer_plan {
+    using rewrite = rewrite_pairs<Rule, Layers...>;
+    using stored = typename apply_list<typename rewrite::type, std::tuple>::type;
+};
+
+/// Sequential and UnfusedSequential: Rule says which adjacent pairs are stored as one layer.
+template <template <class, class> class Rule, class... Layers>
+class SequentialOf {
     static_assert(sizeof...(Layers) > 0, "layerwise: Sequential<> needs at least one layer");
     static_assert((check_layer<Layers>() && ...));
 
-    using First = std::tuple_element_t<0, std::tuple<Layers...>>;
     static constexpr std::size_t K = sizeof...(Layers);
     static constexpr std::array<std::size_t, K> ins_{Layers::in_features...};
     static constexpr std::array<std::size_t, K> outs_{Layers::out_features...};
-    static constexpr detail::Link bad_ = detail::first_bad_link(ins_, outs_);
-    static_assert(detail::shape_mismatch<bad_.index, bad_.produced, bad_.expected>::ok);
+    static constexpr Link bad_ = first_bad_link(ins_, outs_);
+    static_assert(shape_mismatch<bad_.index, bad_.produced, bad_.expected>::ok);
+
+    using Plan = layer_plan<Rule, Layers...>;
+    using Stored = typename Plan::stored;
+    static constexpr std::size_t S = std::tuple_size_v<Stored>;
+    using First = std::tuple_element_t<0, Stored>;
 
 public:
-    using scalar_type = typename First::scalar_type;
+    using scalar_type = typename std::tuple_element_t<0, std::tuple<Layers...>>::scalar_type;
     static_assert((std::is_same_v<typename Layers::scalar_type, scalar_type> && ...),
                   "layerwise: all layers of a network must share one scalar type; write Net::rebind<double> "
                   "to get the whole network in double");
-    template <class U>
-    using rebind = Sequential<typename Layers::template rebind<U>...>;
     using Matrix = layerwise::Matrix<scalar_type>;
 
-    static constexpr std::size_t in_features = detail::first_width(ins_, outs_);
-    static constexpr std::size_t out_features = detail::last_width(outs_);
+    static constexpr std::size_t in_features = first_width(ins_, outs_);
+    static constexpr std::size_t out_features = last_width(outs_);
     static constexpr std::size_t parameter_count = (Layers::parameter_count + ...);
-    static constexpr std::size_t size = K;
+    static constexpr std::size_t size = S;               // layers as stored (a fused pair is one)
+    static constexpr std::size_t declared_size = K;      // layers as written
 
     const Matrix& forward(const Matrix& x, Mode mode) {
         require_rows(x, "forward");
@@ -163,8 +151,8 @@ public:
     const Matrix& backward(const Matrix& dy) {
         const Matrix* g = &dy;
         [&]<std::size_t... I>(std::index_sequence<I...>) {
-            ((g = backward_layer<K - 1 - I>(*g)), ...);
-        }(std::make_index_sequence<K>{});
+            ((g = &std::get<S - 1 - I>(layers_).backward(*g)), ...);
+        }(std::make_index_sequence<S>{});
         return *g;
     }
 
@@ -172,14 +160,8 @@ public:
     void backward(const Matrix& dy, parameters_only_t) {
         const Matrix* g = &dy;
         [&]<std::size_t... I>(std::index_sequence<I...>) {
-            ((g = backward_layer<K - 1 - I>(*g)), ...);
-        }(std::make_index_sequence<K - 1>{});
-        if constexpr (fuses_at<0>) {
-            if (fused_) {
-                backward_layer<0>(*g);  // (the fused pair's backward forms dx anyway)
-                return;
-            }
-        }
+            ((g = &std::get<S - 1 - I>(layers_).backward(*g)), ...);
+        }(std::make_index_sequence<S - 1>{});
         backward_parameters(std::get<0>(layers_), *g);
     }
 
@@ -188,74 +170,67 @@ public:
         std::apply([&](auto&... layer) { (f(layer), ...); }, layers_);
     }
 
+    /// The I-th layer as stored (a fused pair is one layer).
     template <std::size_t I>
     auto& layer() { return std::get<I>(layers_); }
     template <std::size_t I>
     const auto& layer() const { return std::get<I>(layers_); }
 
-    /// The fold cache between layers I and I + 1 (compose/fusion.hpp), for tests and diagnostics.
+    /// The I-th layer as written in the type: itself, or the `first` or `second` of the fused
+    /// pair that holds it.
     template <std::size_t I>
-    const auto& fold() const { return std::get<I>(folds_); }
+    auto& layer_as_declared() { return declared<I>(*this); }
+    template <std::size_t I>
+    const auto& layer_as_declared() const { return declared<I>(*this); }
 
 private:
-    template <std::size_t I>
-    static constexpr bool folds_at = detail::pair_at<I, std::tuple<Layers...>>(detail::Pair::fold);
-    template <std::size_t I>
-    static constexpr bool fuses_at = detail::pair_at<I, std::tuple<Layers...>>(detail::Pair::fuse);
+    template <std::size_t I, class Self>
+    static auto& declared(Self& self) {
+        static_assert(I < K, "layerwise: layer_as_declared<I>: I is past the last layer");
+        constexpr auto& plan = Plan::rewrite::plan;
+        constexpr std::size_t j = [&] {
+            std::size_t e = 0;
+            while (e + 1 < plan.size && plan.start[e + 1] <= I) ++e;
+            return e;
+        }();
+        auto& stored = std::get<j>(self.layers_);
+        if constexpr (!plan.pair[j]) return stored;
+        else if constexpr (plan.start[j] == I) return (stored.first);
+        else return (stored.second);
+    }
 
-    // h_k = layer_k(h_{k-1}) for k = 1 .. K from h_0 = x (a Matrix, or a view when the first
-    // layer reads one in place), with the pairs of compose/fusion.hpp run as one: the folds in
-    // inference, the fusions in training.
+    // h_k = layer_k(h_{k-1}) for k = 1 .. S from h_0 = x (a Matrix, or a view when the first
+    // layer reads one in place).
     template <class X>
     const Matrix& forward_all(const X& x, Mode mode) {
-        const bool fold = mode == Mode::inference && fusion_enabled();
-        fused_ = mode == Mode::train && fusion_enabled();
-        const Matrix* h = forward_layer<0>(x, mode, fold);
+        const Matrix* h = &std::get<0>(layers_).forward(x, mode);
         [&]<std::size_t... I>(std::index_sequence<I...>) {
-            ((h = forward_layer<1 + I>(*h, mode, fold)), ...);
-        }(std::make_index_sequence<K - 1>{});
+            ((h = &std::get<1 + I>(layers_).forward(*h, mode)), ...);
+        }(std::make_index_sequence<S - 1>{});
         return *h;
     }
 
-    // Layer I on h. The first of a pair runs both layers; the second passes the result through.
-    template <std::size_t I, class X>
-    const Matrix* forward_layer(const X& h, Mode mode, bool fold) {
-        auto& here = std::get<I>(layers_);
-        if constexpr (folds_at<I>) {  // Dense, BatchNorm
-            if (fold) return &std::get<I>(folds_).forward(here, std::get<I + 1>(layers_), MatrixView<scalar_type>(h));
-        }
-        if constexpr (fuses_at<I>) {  // BatchNorm, ReLU
-            if (fused_) return &here.forward_relu(h, mode, std::get<I + 1>(layers_).fused_output(h.shape(0), h.shape(1)));
-        }
-        if constexpr (I > 0) {
-            if constexpr (folds_at<I - 1>) {
-                if (fold) return &h;  // computed with layer I - 1
-            }
-            if constexpr (fuses_at<I - 1>) {
-                if (fused_) return &h;
-            }
-        }
-        return &here.forward(h, mode);
-    }
-
-    // g_{I-1} = layer_I.backward(g_I), with the fused pairs as one.
-    template <std::size_t I>
-    const Matrix* backward_layer(const Matrix& g) {
-        if constexpr (fuses_at<I>) {
-            if (fused_) return &std::get<I>(layers_).backward_relu(g, std::get<I + 1>(layers_).output());
-        }
-        if constexpr (I > 0) {
-            if constexpr (fuses_at<I - 1>) {
-                if (fused_) return &g;  // done with layer I - 1
-            }
-        }
-        return &std::get<I>(layers_).backward(g);
-    }
-
-    std::tuple<Layers...> layers_;
-    typename detail::fold_slots<std::tuple<Layers...>, std::make_index_sequence<K - 1>>::type folds_;
+    Stored layers_;
     Matrix staged_;  // (B x in_features): forward(MatrixView)'s copy of its input, in the copy case
-    bool fused_ = false;  // the last forward ran the training pairs fused (so does backward)
+};
+
+}  // namespace detail
+
+/// Layers applied one after another, the fused pairs of fusion.hpp stored as one layer.
+template <class... Layers>
+class Sequential : public detail::SequentialOf<detail::fuse_rule, Layers...> {
+public:
+    template <class U>
+    using rebind = Sequential<typename Layers::template rebind<U>...>;
+};
+
+/// Layers applied one after another, each on its own: every layer forms its own output and
+/// input gradient (diagnostics; unfused.hpp).
+template <class... Layers>
+class UnfusedSequential : public detail::SequentialOf<detail::no_rewrite, Layers...> {
+public:
+    template <class U>
+    using rebind = UnfusedSequential<typename Layers::template rebind<U>...>;
 };
 
 }  // namespace layerwise

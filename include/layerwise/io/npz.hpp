@@ -2,7 +2,8 @@
 //
 // save_npz(net, "model.npz") writes an .npz: a zip archive of .npy arrays (npy.hpp,
 // zip.hpp), one per parameter, moving statistics included, named by its Keras name
-// with ".npy" appended, so that numpy.load("model.npz")["dense_3/kernel"] is that kernel.
+// with ".npy" appended (io/keras_names.hpp), so that numpy.load("model.npz")["dense_3/kernel"]
+// is that kernel. A layer of your own is named by its `name` member, or "layer_k".
 // The arrays have the network's scalar type ('<f4' or '<f8') and their C++ shapes
 // (kernel In x Out, vectors 1-D). One more member, "__signature__.npy", is a 1-D uint8
 // array of UTF-8 text describing the network:
@@ -30,6 +31,7 @@
 #pragma once
 
 #include "../visit.hpp"
+#include "keras_names.hpp"
 #include "atomic_file.hpp"
 #include "checkpoint_error.hpp"
 #include "npy.hpp"
@@ -43,6 +45,7 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -62,15 +65,16 @@ Shape shape_of(const V& value) {
 }
 
 // The signature of net: a header line with the totals and the scalar type, then every
-// leaf layer (name, class, output width) followed by its parameters (name, shape).
+// leaf layer as written in the type (name, class, output width; a fused pair as its two
+// layers) followed by its parameters (name, shape).
 template <class Net>
 std::string signature(Net& net) {
     using T = typename Net::scalar_type;
     std::size_t parameters = 0, layers = 0;
     std::string body;
-    for_each_layer(net, [&](auto& layer, const LayerInfo& li) {
+    for_each_layer<KerasNaming>(net, [&](auto& layer, const LayerInfo& li) {
         const std::string name(li.name);
-        body += "layer " + std::to_string(li.index) + ": " + name + " (" + std::string(li.keras_class) +
+        body += "layer " + std::to_string(li.index) + ": " + name + " (" + std::string(li.type) +
                 "), output width " + (li.out_width == any_width ? std::string("any") : std::to_string(li.out_width)) + "\n";
         layer.visit_parameters([&](std::string_view kind, auto& value, auto&, bool, auto...) {
             body += "  " + name + "/" + std::string(kind) + " " + shape_text(shape_of(value)) + "\n";
@@ -138,7 +142,7 @@ void save_npz(Net& net, const std::filesystem::path& file) {
             ZipWriter zip(temp);
             const std::string text = detail::signature(net);
             zip.add(std::string(signature_member), encode_npy(reinterpret_cast<const std::uint8_t*>(text.data()), {text.size()}));
-            for_each_parameter(net, [&](const ParameterInfo& p, auto& value, auto&) {
+            for_each_parameter<KerasNaming>(net, [&](const ParameterInfo& p, auto& value, auto&) {
                 zip.add(std::string(p.name) + ".npy", encode_npy(value.data(), detail::shape_of(value)));
             });
             zip.commit();
@@ -172,7 +176,7 @@ void load_npz(Net& net, const std::filesystem::path& file) {
 
     // 2. Every parameter, checked and copied into a temporary, in the order of the walk.
     std::vector<std::string> staged;
-    for_each_parameter(net, [&](const ParameterInfo& p, auto& value, auto&) {
+    for_each_parameter<KerasNaming>(net, [&](const ParameterInfo& p, auto& value, auto&) {
         const std::string member = std::string(p.name) + ".npy";
         const std::string where = name + ": " + member;
         const std::size_t max_header_bytes = 12 + 0xffff;  // the longest .npy prefix and header we accept
@@ -187,7 +191,7 @@ void load_npz(Net& net, const std::filesystem::path& file) {
 
     // 3. All good: overwrite the parameters (nothing here can fail).
     std::size_t k = 0;
-    for_each_parameter(net, [&](const ParameterInfo&, auto& value, auto&) {
+    for_each_parameter<KerasNaming>(net, [&](const ParameterInfo&, auto& value, auto&) {
         std::memcpy(value.data(), staged[k].data(), staged[k].size());
         ++k;
     });

@@ -55,12 +55,10 @@ public:
     static constexpr std::size_t in_features = any_width;
     static constexpr std::size_t out_features = any_width;
     static constexpr std::size_t parameter_count = 0;
-    static constexpr std::string_view keras_name = "activation";
-    static constexpr std::string_view keras_class = "Activation";
+    static constexpr std::string_view name = "activation";
     static constexpr std::string_view function_name = Fn::name;
 
     const Matrix<T>& forward(const Matrix<T>& x, Mode /*mode*/) {
-        fused_ = false;
         require_rows(x, Fn::name);
         ensure_shape(y_, x.shape(0), x.shape(1));
         const T* in = x.data();
@@ -82,17 +80,7 @@ public:
         parallel_elementwise(dy.shape(0), dy.shape(1), [&](std::size_t, std::size_t first, std::size_t last) {
             for (std::size_t k = first * cols; k < last * cols; ++k) dx[k] = Fn::backward(g[k], y[k]);  // dx = dy f'(x)
         });
-        fused_ = false;
         return dx_;
-    }
-
-    /// The buffer a fused forward writes this layer's output into: the layer before computed it
-    /// with f applied (compose/fusion.hpp: BatchNorm then ReLU). Its backward then computes
-    /// this layer's gradient where it reads it, so input_gradient() throws until the next forward.
-    Matrix<T>& fused_output(std::size_t rows, std::size_t cols) {
-        fused_ = true;
-        ensure_shape(y_, rows, cols);
-        return y_;
     }
 
     template <class F>
@@ -100,17 +88,10 @@ public:
 
     /// The output of the last forward and the input gradient of the last backward,
     /// for diagnostics (the signal going forward and the error going backward).
-    const auto& output() const { return y_; }
-    const Matrix<T>& input_gradient() const {
-        if (fused_)
-            throw std::logic_error(std::string("layerwise: ") + std::string(Fn::name) +
-                                   ": input_gradient() after a forward fused with the layer before it, whose backward "
-                                   "formed no gradient of this layer's own; run it inside a layerwise::NoFusion scope");
-        return dx_;
-    }
+    const Matrix<T>& output() const { return y_; }
+    const Matrix<T>& input_gradient() const { return dx_; }
 
 private:
-    bool fused_ = false;  // the last forward was fused with the layer before (dx_ is not formed)
     Matrix<T> y_;   // y: (B x N), kept for f'
     Matrix<T> dx_;  // dx: (B x N)
 };

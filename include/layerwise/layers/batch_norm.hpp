@@ -12,11 +12,11 @@
 //   inference forward and backward (moving statistics, constants):
 //     y_ij = gamma_j (x_ij - moving_mean_j) / sqrt(moving_var_j + eps) + beta_j
 //     dx_ij = dy_ij gamma_j / sqrt(moving_var_j + eps)
-//   with the ReLU after it (train; compose/fusion.hpp), in one pass each way:
-//     y_ij = max(gamma_j xhat_ij + beta_j, 0);   backward: the train backward on g_ij = dy_ij if y_ij > 0, else 0
-//     (g formed in this layer's dx buffer, which backward then turns into dx in place)
-//   folded into the Dense before it, z = x W + b (inference; compose/fusion.hpp):
-//     y_ij = (x W)_ij a_j + c_j,   a_j = gamma_j / sqrt(moving_var_j + eps),   c_j = (b_j - moving_mean_j) a_j + beta_j
+//
+// forward(x, mode, y, map) and backward(dy, dx) are the same passes into buffers the caller
+// owns, with an element-wise map applied to each output as it is stored, and dx allowed to be
+// dy itself: what lets a layer built on this one (compose/batch_norm_relu.hpp) run its own
+// element-wise step in the same pass instead of one more over memory.
 //
 // Keras 2.1.5 (zero_debias = true) kept the moving averages zero-debiased instead: a
 // hidden accumulator a = momentum a + (1 - momentum) batch starts at 0 and
@@ -25,7 +25,6 @@
 
 #include "../concepts.hpp"
 #include "../parallel.hpp"
-#include "activation.hpp"  // relu_fn: the fused BatchNorm+ReLU applies ReLU's own f and backward
 
 #include <array>
 #include <cmath>
@@ -45,8 +44,7 @@ public:
     static constexpr std::size_t in_features = N;
     static constexpr std::size_t out_features = N;
     static constexpr std::size_t parameter_count = 4 * N;  // Keras counts the moving statistics
-    static constexpr std::string_view keras_name = "batch_normalization";
-    static constexpr std::string_view keras_class = "BatchNormalization";
+    static constexpr std::string_view name = "batch_normalization";
     static constexpr T epsilon = T(1e-3);
 
     Vector<T> gamma = zeros<T>(N);            // gamma: (N) scale, trainable
@@ -65,42 +63,17 @@ public:
         moving_variance.fill(T(1));
     }
 
-    const Matrix<T>& forward(const Matrix<T>& x, Mode mode) { return forward_into<false>(x, mode, y_); }
+    const Matrix<T>& forward(const Matrix<T>& x, Mode mode) { return forward(x, mode, y_, identity{}); }
 
-    /// Forward and the ReLU after this layer in one pass, into y, the ReLU's output buffer
-    /// (compose/fusion.hpp): y = max(gamma xhat + beta, 0). This layer's own output() is not formed.
-    const Matrix<T>& forward_relu(const Matrix<T>& x, Mode mode, Matrix<T>& y) { return forward_into<true>(x, mode, y); }
+    /// The forward into y (B x N), a buffer of the caller's, with y_ij = map(gamma_j xhat_ij + beta_j).
+    template <class Map>
+    const Matrix<T>& forward(const Matrix<T>& x, Mode mode, Matrix<T>& y, Map map);
     LAYERWISE_FORWARD_NEEDS_NAMED_INPUT(T)
 
-    const Matrix<T>& backward(const Matrix<T>& dy) { return backward_gated<false>(dy, nullptr); }
+    const Matrix<T>& backward(const Matrix<T>& dy) { return backward(dy, dx_); }
 
-    /// Backward through the ReLU after this layer and this layer in one pass (compose/fusion.hpp),
-    /// y being the ReLU's output: the backward above on g = dy where y > 0, else 0.
-    const Matrix<T>& backward_relu(const Matrix<T>& dy, const Matrix<T>& y) {
-        require_shape(y, dy.shape(0), N, "BatchNorm backward through ReLU", "y");
-        return backward_gated<true>(dy, y.data());
-    }
-
-    /// This layer's inference map folded into a Dense before it whose bias is `bias` (N):
-    /// BatchNorm(x W + b) = (x W) a + c with a = gamma / sqrt(moving_var + eps) and
-    /// c = (b - moving_mean) a + beta (a, c: (N), see the top of this file).
-    void fold(const T* bias, T* a, T* c) const {
-        for (std::size_t j = 0; j < N; ++j) {
-            a[j] = gamma(j) / std::sqrt(moving_variance(j) + epsilon);
-            c[j] = (bias[j] - moving_mean(j)) * a[j] + beta(j);
-        }
-    }
-
-    /// The buffer a folded forward (compose/fusion.hpp) writes this layer's output into, (rows
-    /// x N). The layer then holds no input: backward throws until the next forward.
-    Matrix<T>& folded_output(std::size_t rows) {
-        relu_fused_ = false;
-        mode_ = Mode::inference;
-        x_ = nullptr;
-        folded_ = true;
-        ensure_shape(y_, rows, N);
-        return y_;
-    }
+    /// The backward into dx (B x N), a buffer of the caller's; dx may be dy itself.
+    const Matrix<T>& backward(const Matrix<T>& dy, Matrix<T>& dx);
 
     /// Drops the reference to the last input (see Dense::forget_input).
     void forget_input() { x_ = nullptr; }
@@ -117,134 +90,34 @@ public:
     const std::array<T, N>& batch_mean() const { return mean_; }
     const std::array<T, N>& batch_variance() const { return var_; }
 
-    /// The output of the last forward and the input gradient of the last backward,
+    /// The output of the last forward(x, mode) and the input gradient of the last backward(dy),
     /// for diagnostics (the signal going forward and the error going backward).
-    /// After a forward fused with the ReLU after it or folded into the Dense before it
-    /// (compose/fusion.hpp), output() throws std::logic_error: that forward formed no output of
-    /// this layer's own (the folded one's is the pair's, and output() returns it).
-    const Matrix<T>& output() const {
-        if (relu_fused_)
-            throw std::logic_error("layerwise: BatchNorm: output() after a train forward fused with the ReLU after "
-                                   "it, so no output of its own was formed; run that forward inside a "
-                                   "layerwise::NoFusion scope");
-        return y_;
-    }
-    const auto& input_gradient() const { return dx_; }
+    const Matrix<T>& output() const { return y_; }
+    const Matrix<T>& input_gradient() const { return dx_; }
 
 private:
-    // The forward into y; with Relu, y = max(gamma xhat + beta, 0).
-    template <bool Relu>
-    const Matrix<T>& forward_into(const Matrix<T>& x, Mode mode, Matrix<T>& y) {
-        if (x.shape(1) != N)
-            throw std::invalid_argument("layerwise: BatchNorm<" + std::to_string(N) + ">: input has " +
-                                        std::to_string(x.shape(1)) + " columns, expected " + std::to_string(N));
-        const std::size_t B = x.shape(0);
-        require_rows(x, "BatchNorm");
-        if (mode == Mode::train && B < 2)
-            throw std::invalid_argument("layerwise: BatchNorm<" + std::to_string(N) +
-                                        ">: train mode needs a batch of at least 2 rows, got 1 (the batch variance "
-                                        "of one sample is 0, so every output would be beta)");
-        mode_ = mode;
-        x_ = &x;
-        folded_ = false;
-        relu_fused_ = Relu;
-        ensure_shape(y, B, N);
-        const T* in = x.data();
-        T* mu = mean_.data();
-        T* var = var_.data();
-        T* inv = inv_std_.data();
-        if (mode == Mode::train) {
-            column_sums(B, mean_, partial_, [&](std::size_t k, std::size_t) { return in[k]; });  // mu = 1/B sum_i x_i
-            for (std::size_t j = 0; j < N; ++j) mu[j] /= T(B);
-            column_sums(B, var_, partial_, [&](std::size_t k, std::size_t j) {  // var = 1/B sum_i (x_i - mu)^2
-                const T d = in[k] - mu[j];
-                return d * d;
-            });
-            for (std::size_t j = 0; j < N; ++j) {
-                var[j] /= T(B);
-                inv[j] = T(1) / std::sqrt(var[j] + epsilon);
-            }
-            if (track_moving_statistics) update_moving_statistics();
-        } else {
-            for (std::size_t j = 0; j < N; ++j) {
-                mu[j] = moving_mean(j);
-                inv[j] = T(1) / std::sqrt(moving_variance(j) + epsilon);
-            }
-        }
-        T* out = y.data();
-        const T* gam = gamma.data();
-        const T* bet = beta.data();
-        parallel_elementwise(B, N, [&](std::size_t, std::size_t first, std::size_t last) {
-            normalize<Relu>(in + first * N, mu, inv, gam, bet, out + first * N, last - first);
-        });
-        return y;
-    }
-
-    // The backward on g = dy, or with Relu on g = dy where relu_y > 0, else 0: ReLU's backward
-    // (relu_fn::backward), written into dx_ first and then turned into dx in place. (Gating dy
-    // where the column sums read it, with no pass of its own, gave wrong sums with g++ 12 -O3
-    // for some widths -- 6 and 16 doubles -- and right ones with -O2 and clang: kept out.)
-    template <bool Relu>
-    const Matrix<T>& backward_gated(const Matrix<T>& dy, const T* relu_y) {
-        if (folded_)
-            throw std::logic_error("layerwise: BatchNorm: backward after an inference forward that folded this layer "
-                                   "into the Dense before it, so its input, which the gradients need, was never "
-                                   "formed; run that forward inside a layerwise::NoFusion scope");
-        if (x_ == nullptr) throw std::logic_error("layerwise: BatchNorm: backward called before forward");
-        const std::size_t B = x_->shape(0);
-        require_shape(dy, B, N, "BatchNorm backward", "dy");
-        ensure_shape(dx_, B, N);
-        T* dx = dx_.data();
-        const T* g = dy.data();
-        if constexpr (Relu) {
-            parallel_elementwise(B, N, [&](std::size_t, std::size_t first, std::size_t last) {
-                relu_gate(dy.data() + first * N, relu_y + first * N, dx + first * N, last - first);
-            });
-            g = dx;  // g = dy where y > 0, else 0; dx below overwrites it element by element
-        }
-        const T* x = x_->data();     // xhat is recomputed from x: storing it would cost a (B x N)
-        const T* mu = mean_.data();  // buffer written in forward and read back here, every step
-        const T* gam = gamma.data();
-        const T* inv = inv_std_.data();
-        std::array<T, N> db, dg;
-        column_sums(B, db, partial_, [&](std::size_t k, std::size_t) { return g[k]; });           // dbeta = sum_i dy_i
-        column_sums(B, dg, partial_, [&](std::size_t k, std::size_t j) { return g[k] * ((x[k] - mu[j]) * inv[j]); });  // dgamma = sum_i dy_i xhat_i
-        std::copy(db.begin(), db.end(), dbeta.data());
-        std::copy(dg.begin(), dg.end(), dgamma.data());
-        std::array<T, N> c;  // gamma / (B sqrt(var + eps)) in train mode, gamma / sqrt(moving_var + eps) in inference
-        const bool train = mode_ == Mode::train;
-        for (std::size_t j = 0; j < N; ++j) c[j] = train ? gam[j] * inv[j] / T(B) : gam[j] * inv[j];
-        parallel_elementwise(B, N, [&](std::size_t, std::size_t first, std::size_t last) {
-            if (train) normalize_backward(g + first * N, x + first * N, mu, inv, c.data(), db.data(), dg.data(), T(B),
-                                          dx + first * N, last - first);
-            else scale(g + first * N, c.data(), dx + first * N, last - first);
-        });
-        return dx_;
-    }
+    struct identity {
+        T operator()(T v) const { return v; }
+    };
 
     // The element-wise passes, over `rows` rows of N. The pointers are __restrict (no two
     // overlap), which is what lets the compiler vectorize the j loops.
 
-    // g = dy where y > 0, else 0: ReLU's backward itself (relu_fn::backward)
-    static void relu_gate(const T* __restrict dy, const T* __restrict y, T* __restrict g, std::size_t rows) {
-        for (std::size_t k = 0; k < rows * N; ++k) g[k] = relu_fn::backward(dy[k], y[k]);
-    }
-
-    // y = gamma xhat + beta,  xhat = (x - mu) inv_std;  with Relu, y = relu_fn::f(that) = max(that, 0)
-    template <bool Relu>
+    // y = map(gamma xhat + beta),  xhat = (x - mu) inv_std
+    template <class Map>
     static void normalize(const T* __restrict x, const T* __restrict mu, const T* __restrict inv_std,
-                          const T* __restrict gamma_, const T* __restrict beta_, T* __restrict y, std::size_t rows) {
+                          const T* __restrict gamma_, const T* __restrict beta_, T* __restrict y, std::size_t rows,
+                          Map map) {
         for (std::size_t i = 0; i < rows; ++i, x += N, y += N)
             for (std::size_t j = 0; j < N; ++j) {
                 const T xhat = (x[j] - mu[j]) * inv_std[j];
-                const T out = gamma_[j] * xhat + beta_[j];
-                y[j] = Relu ? relu_fn::f(out) : out;
+                y[j] = map(gamma_[j] * xhat + beta_[j]);
             }
     }
 
     // dx = c (B dy - dbeta - xhat dgamma),  c = gamma / (B sqrt(var + eps)),  xhat = (x - mu) inv_std.
-    // dy and dx may be one buffer (the fused backward works in place): each element is read
-    // before it is written, and neither is __restrict.
+    // dy and dx may be one buffer (backward in place): each element is read before it is
+    // written, and neither is __restrict.
     static void normalize_backward(const T* dy, const T* __restrict x, const T* __restrict mu,
                                    const T* __restrict inv_std, const T* __restrict c, const T* __restrict dbeta_,
                                    const T* __restrict dgamma_, T batch, T* dx, std::size_t rows) {
@@ -280,8 +153,6 @@ private:
     }
 
     Mode mode_ = Mode::train;
-    bool folded_ = false;         // the last forward was folded into the Dense before (no x_)
-    bool relu_fused_ = false;     // the last forward wrote the ReLU's output instead of y_
     std::array<T, N> mean_{};     // mu: (N) batch mean, or the moving mean in inference
     std::array<T, N> var_{};      // var: (N) biased batch variance
     std::array<T, N> inv_std_{};  // 1 / sqrt(var + eps): (N)
@@ -294,5 +165,79 @@ private:
     std::size_t debias_steps_ = 0;
     ColumnPartials<T, N> partial_{};  // per-thread column sums (see column_sums)
 };
+
+template <std::size_t N, class T>
+template <class Map>
+const Matrix<T>& BatchNorm<N, T>::forward(const Matrix<T>& x, Mode mode, Matrix<T>& y, Map map) {
+    if (x.shape(1) != N)
+        throw std::invalid_argument("layerwise: BatchNorm<" + std::to_string(N) + ">: input has " +
+                                    std::to_string(x.shape(1)) + " columns, expected " + std::to_string(N));
+    const std::size_t B = x.shape(0);
+    require_rows(x, "BatchNorm");
+    if (mode == Mode::train && B < 2)
+        throw std::invalid_argument("layerwise: BatchNorm<" + std::to_string(N) +
+                                    ">: train mode needs a batch of at least 2 rows, got 1 (the batch variance "
+                                    "of one sample is 0, so every output would be beta)");
+    mode_ = mode;
+    x_ = &x;
+    ensure_shape(y, B, N);
+    const T* in = x.data();
+    T* mu = mean_.data();
+    T* var = var_.data();
+    T* inv = inv_std_.data();
+    if (mode == Mode::train) {
+        column_sums(B, mean_, partial_, [&](std::size_t k, std::size_t) { return in[k]; });  // mu = 1/B sum_i x_i
+        for (std::size_t j = 0; j < N; ++j) mu[j] /= T(B);
+        column_sums(B, var_, partial_, [&](std::size_t k, std::size_t j) {  // var = 1/B sum_i (x_i - mu)^2
+            const T d = in[k] - mu[j];
+            return d * d;
+        });
+        for (std::size_t j = 0; j < N; ++j) {
+            var[j] /= T(B);
+            inv[j] = T(1) / std::sqrt(var[j] + epsilon);
+        }
+        if (track_moving_statistics) update_moving_statistics();
+    } else {
+        for (std::size_t j = 0; j < N; ++j) {
+            mu[j] = moving_mean(j);
+            inv[j] = T(1) / std::sqrt(moving_variance(j) + epsilon);
+        }
+    }
+    T* out = y.data();
+    const T* gam = gamma.data();
+    const T* bet = beta.data();
+    parallel_elementwise(B, N, [&](std::size_t, std::size_t first, std::size_t last) {
+        normalize(in + first * N, mu, inv, gam, bet, out + first * N, last - first, map);  // y = map(gamma xhat + beta)
+    });
+    return y;
+}
+
+template <std::size_t N, class T>
+const Matrix<T>& BatchNorm<N, T>::backward(const Matrix<T>& dy, Matrix<T>& dx_out) {
+    if (x_ == nullptr) throw std::logic_error("layerwise: BatchNorm: backward called before forward");
+    const std::size_t B = x_->shape(0);
+    require_shape(dy, B, N, "BatchNorm backward", "dy");
+    if (&dx_out != &dy) ensure_shape(dx_out, B, N);
+    T* dx = dx_out.data();
+    const T* g = dy.data();
+    const T* x = x_->data();     // xhat is recomputed from x: storing it would cost a (B x N)
+    const T* mu = mean_.data();  // buffer written in forward and read back here, every step
+    const T* gam = gamma.data();
+    const T* inv = inv_std_.data();
+    std::array<T, N> db, dg;
+    column_sums(B, db, partial_, [&](std::size_t k, std::size_t) { return g[k]; });  // dbeta = sum_i dy_i
+    column_sums(B, dg, partial_, [&](std::size_t k, std::size_t j) { return g[k] * ((x[k] - mu[j]) * inv[j]); });  // dgamma = sum_i dy_i xhat_i
+    std::copy(db.begin(), db.end(), dbeta.data());
+    std::copy(dg.begin(), dg.end(), dgamma.data());
+    std::array<T, N> c;  // gamma / (B sqrt(var + eps)) in train mode, gamma / sqrt(moving_var + eps) in inference
+    const bool train = mode_ == Mode::train;
+    for (std::size_t j = 0; j < N; ++j) c[j] = train ? gam[j] * inv[j] / T(B) : gam[j] * inv[j];
+    parallel_elementwise(B, N, [&](std::size_t, std::size_t first, std::size_t last) {
+        if (train) normalize_backward(g + first * N, x + first * N, mu, inv, c.data(), db.data(), dg.data(), T(B),
+                                      dx + first * N, last - first);
+        else scale(g + first * N, c.data(), dx + first * N, last - first);
+    });
+    return dx_out;
+}
 
 }  // namespace layerwise

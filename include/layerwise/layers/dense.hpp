@@ -12,11 +12,7 @@
 //
 // The bias is added inside the GEMM's output pass: y is filled with b and the GEMM runs with
 // beta = 1, so its kernel adds x W to b as it stores y. That fill takes the place of the pass
-// in which BLAS itself would zero y for beta = 0; the forward GEMMs of the 25-layer net take
-// the same time either way (within 1%, issue 13).
-//
-//   folded:   y  = (x W) a + c             a, c: (Out), a BatchNorm in inference folded into
-//                                          this layer (compose/fusion.hpp); b is inside c
+// in which BLAS itself would zero y for beta = 0.
 #pragma once
 
 #include "../concepts.hpp"
@@ -41,8 +37,7 @@ public:
     static constexpr std::size_t in_features = In;
     static constexpr std::size_t out_features = Out;
     static constexpr std::size_t parameter_count = In * Out + Out;
-    static constexpr std::string_view keras_name = "dense";
-    static constexpr std::string_view keras_class = "Dense";
+    static constexpr std::string_view name = "dense";
 
     Matrix<T> W = zeros<T>(In, Out);   // W: (In x Out)  kernel
     Vector<T> b = zeros<T>(Out);       // b: (Out)       bias
@@ -54,7 +49,7 @@ public:
     /// The same on memory the user lends, read in place (no copy): the GEMM needs only the
     /// data pointer and the shape. The memory must stay alive and unchanged until backward.
     const Matrix<T>& forward(MatrixView<T> x, Mode /*mode*/) {
-        const std::size_t batch = keep_input(x, false);
+        const std::size_t batch = keep_input(x);
         ensure_shape(y_, batch, Out);
         if (batch <= few_rows_max) {
             few_rows_times<In, Out>(x.data(), batch, W.data(), nullptr, b.data(), y_.data());  // y = x W + b
@@ -68,19 +63,6 @@ public:
         return y_;
     }
 
-    /// The folded forward (compose/fusion.hpp): y = (x W) a + c, column by column, into y,
-    /// the output buffer of the BatchNorm folded into this layer (a, c: (Out), from
-    /// BatchNorm::fold, which puts b into c). Keeps x for backward like forward; this layer's
-    /// own output() is not formed.
-    void forward_scaled(MatrixView<T> x, const T* a, const T* c, Matrix<T>& y) {
-        const std::size_t batch = keep_input(x, true);
-        ensure_shape(y, batch, Out);
-        if (batch <= few_rows_max) return few_rows_times<In, Out>(x.data(), batch, W.data(), a, c, y.data());
-        parallel_rows(batch, [&](std::size_t, std::size_t first, std::size_t last) {
-            gemm_rows(x.data(), batch, In, false, W, false, y, first, last);  // y = x W, this band of rows ...
-            scale_shift(y.data() + first * Out, a, c, last - first);      // ... then y a + c, while it is in cache
-        });
-    }
     LAYERWISE_FORWARD_NEEDS_NAMED_INPUT(T)
 
     const Matrix<T>& backward(const Matrix<T>& dy) {
@@ -117,30 +99,15 @@ public:
 
     /// The output of the last forward and the input gradient of the last backward,
     /// for diagnostics (the signal going forward and the error going backward).
-    /// After a folded forward (compose/fusion.hpp) there is no output of this layer's own: output()
-    /// throws std::logic_error then, instead of returning an older batch's.
-    const Matrix<T>& output() const {
-        if (folded_)
-            throw std::logic_error("layerwise: Dense: output() after an inference forward that folded the BatchNorm "
-                                   "after it into this layer, so no output of its own was formed; run that forward "
-                                   "inside a layerwise::NoFusion scope");
-        return y_;
-    }
+    const Matrix<T>& output() const { return y_; }
     const auto& input_gradient() const { return dx_; }
     /// Where the input of the last forward lives (null before forward and after forget_input),
     /// for diagnostics: a view's data pointer itself when the input was read in place.
     const T* input_data() const { return x_; }
 
 private:
-    // y = y a + c on `rows` rows of Out (the pointers do not overlap: the loop vectorizes)
-    static void scale_shift(T* __restrict y, const T* __restrict a, const T* __restrict c, std::size_t rows) {
-        for (std::size_t i = 0; i < rows; ++i, y += Out)
-            for (std::size_t j = 0; j < Out; ++j) y[j] = y[j] * a[j] + c[j];
-    }
-
-    // Checks x and keeps it for backward (dW = x^T dy), and whether this forward is folded;
-    // returns its rows, B.
-    std::size_t keep_input(MatrixView<T> x, bool folded) {
+    // Checks x and keeps it for backward (dW = x^T dy); returns its rows, B.
+    std::size_t keep_input(MatrixView<T> x) {
         require_rows(x, "Dense");
         if (x.cols() != In)
             throw std::invalid_argument("layerwise: Dense<" + std::to_string(In) + ", " + std::to_string(Out) +
@@ -148,13 +115,11 @@ private:
                                         std::to_string(In));
         x_ = x.data();
         x_rows_ = x.rows();
-        folded_ = folded;
         return x_rows_;
     }
 
     const T* x_ = nullptr;          // the input of the last forward: (B x In), owned upstream
     std::size_t x_rows_ = 0;        // B of that input
-    bool folded_ = false;           // the last forward was folded: y_ holds nothing of it
     Matrix<T> y_;                   // y: (B x Out)
     Matrix<T> dx_;                  // dx: (B x In)
     ColumnPartials<T, Out> partial_{};  // per-thread partial sums for db
