@@ -125,17 +125,17 @@ struct Study {
         fo.batch_size = o.batch;
         fo.seed = run.seed;
         fo.verbosity = Verbosity::quiet;
-        fo.inference_train_samples = std::min(o.train_inference, split.train.size());
-        fo.on_epoch_end = [&](const EpochRecord& r) {
+        FitDiagnostics diagnostics;
+        diagnostics.inference_train_samples = std::min(o.train_inference, split.train.size());
+        diagnostics.on_epoch_end = [&](const EpochRecord& r) {
             std::lock_guard lock(print);
             std::printf("  %-28s epoch %zu/%zu  loss %.4f  accuracy %.4f  train_inference %.4f  val_accuracy %.4f  (%.1f s)\n",
                         run.name().c_str(), r.epoch, o.epochs, r.loss, r.accuracy, r.train_accuracy_inference,
                         r.val_accuracy, r.seconds);
             std::fflush(stdout);
         };
-        recorder.attach(fo);
         const History h = fit(*net, optimizer, {split.train.images, split.train.labels},
-                              {split.test.images, split.test.labels}, fo);
+                              {split.test.images, split.test.labels}, fo, recorder.diagnostics(diagnostics));
         recorder.write();
         PhaseTimes times = h.times;
         times += recorder.times();
@@ -153,7 +153,7 @@ struct Study {
             {"bn_debias", st.numerics.bn_debias},
             {"bn_momentum", st.bn_momentum},
             {"init", to_string(st.init)},
-            {"train_inference", fo.inference_train_samples},
+            {"train_inference", diagnostics.inference_train_samples},
             {"epochs", o.epochs},
             {"batch", o.batch},
             {"dataset", o.dataset},

@@ -7,7 +7,7 @@
 //   ./build/examples/my_network_study --epochs 3 --out my_study
 //   tensorboard --logdir my_study          (or: pandas.read_csv("my_study/gradients.csv"))
 //
-// The recorder is four lines in main(); everything else is the network and the data.
+// The recorder is three lines in main(); everything else is the network and the data.
 #include <layerwise/blas_runtime.hpp>
 #include <layerwise/core.hpp>
 #include <layerwise/data/mnist.hpp>
@@ -51,9 +51,9 @@ int main(int argc, char** argv) {
         options.epochs = epochs;
 
         study::Recorder<MyNet> recorder(*net, probe_x, probe_y, out, live_every);  // records the net at init
-        recorder.attach(options);                                                   // ... and after every epoch
         const History history = fit(*net, optimizer, {split.train.images, split.train.labels},
-                                    {split.test.images, split.test.labels}, options);
+                                    {split.test.images, split.test.labels}, options,
+                                    recorder.diagnostics());                        // ... and after every epoch
         recorder.write();                                                           // gradients.csv, probe.csv, bn_stats.csv
         history.write_csv((std::filesystem::path(out) / "history.csv").string());
         std::printf("my_network_study: %zu epochs recorded in %s (gradients.csv, bn_stats.csv, probe.csv, events)\n",

@@ -125,10 +125,11 @@ int main(int argc, char** argv) {
             fo.epochs = o.epochs;
             fo.batch_size = o.batch;
             fo.seed = o.seed;
-            fo.inference_train_samples = std::min(o.train_inference, split.train.size());
             if (o.quiet) fo.verbosity = Verbosity::quiet;
+            FitDiagnostics diagnostics;
+            diagnostics.inference_train_samples = std::min(o.train_inference, split.train.size());
             History history;
-            fo.on_epoch_end = [&](const EpochRecord& r) {  // keep a complete history.csv after every epoch
+            diagnostics.on_epoch_end = [&](const EpochRecord& r) {  // keep a complete history.csv after every epoch
                 history.epochs.push_back(r);
                 history.write_csv(out / "history.csv");
             };
@@ -138,7 +139,7 @@ int main(int argc, char** argv) {
             const History result = std::visit(
                 [&](auto& opt) {
                     return fit(*net, opt, {split.train.images, split.train.labels},
-                               {split.test.images, split.test.labels}, fo);
+                               {split.test.images, split.test.labels}, fo, diagnostics);
                 },
                 optimizer);
             result.write_csv(out / "history.csv");

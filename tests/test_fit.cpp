@@ -30,6 +30,14 @@ struct Blobs {
 
 using Net = Sequential<Dense<6, 16>, BatchNorm<16>, ReLU, Dense<16, 3>>;
 
+// Every parameter's values (moving statistics included), in visiting order.
+template <class N>
+std::vector<std::vector<float>> parameters_of(N& net) {
+    std::vector<std::vector<float>> out;
+    for_each_parameter(net, [&](const ParameterInfo&, auto& value, auto&) { out.emplace_back(value.begin(), value.end()); });
+    return out;
+}
+
 FitOptions quiet(std::size_t epochs, std::size_t batch, std::uint64_t seed) {
     FitOptions o;
     o.epochs = epochs;
@@ -72,8 +80,7 @@ TEST_CASE("same seed, data and threads give a bit-identical history and network"
         CHECK(ha.epochs[e].val_loss == hb.epochs[e].val_loss);
         CHECK(ha.epochs[e].accuracy == hb.epochs[e].accuracy);
     }
-    CHECK(a.layer<0>().W == b.layer<0>().W);
-    CHECK(a.layer<1>().moving_mean == b.layer<1>().moving_mean);
+    CHECK(parameters_of(a) == parameters_of(b));  // weights and BatchNorm's moving statistics
     CHECK(ha.epochs[2].loss != hc.epochs[2].loss);
 }
 
@@ -82,17 +89,41 @@ TEST_CASE("the last partial batch is kept and every step is reported") {
     Net net;
     init(net, 1);
     SGD<float> opt;
-    FitOptions o = quiet(2, 4, 1);
     std::vector<std::size_t> steps;
     std::size_t epochs_seen = 0;
-    o.on_step = [&](std::size_t, std::size_t step, std::size_t global) {
+    FitDiagnostics d;
+    d.on_step = [&](std::size_t, std::size_t step, std::size_t global) {
         steps.push_back(step);
         CHECK(global == steps.size());
     };
-    o.on_epoch_end = [&](const EpochRecord& r) { epochs_seen = r.epoch; };
-    fit(net, opt, train.samples(), val.samples(), o);
+    d.on_epoch_end = [&](const EpochRecord& r) { epochs_seen = r.epoch; };
+    fit(net, opt, train.samples(), val.samples(), quiet(2, 4, 1), d);
     CHECK(steps == std::vector<std::size_t>{1, 2, 3, 1, 2, 3});  // 4 + 4 + 2 samples
     CHECK(epochs_seen == 2);
+}
+
+TEST_CASE("diagnostics measure beside training and change none of its numbers") {
+    const Blobs train(120, 13), val(30, 14);
+    auto run = [&](const FitDiagnostics& d, Net& net) {
+        init(net, 2);
+        RMSprop<float> opt;
+        return fit(net, opt, train.samples(), val.samples(), quiet(2, 32, 5), d);
+    };
+    FitDiagnostics all;
+    all.input_gradient = true;
+    all.inference_train_samples = 50;
+    std::size_t calls = 0;
+    all.on_step = [&](std::size_t, std::size_t, std::size_t) { ++calls; };
+    Net a, b;
+    const History plain = run({}, a), measured = run(all, b);
+    CHECK(calls == 2 * 4);
+    for (std::size_t e = 0; e < 2; ++e) {
+        CHECK(plain.epochs[e].loss == measured.epochs[e].loss);
+        CHECK(plain.epochs[e].val_loss == measured.epochs[e].val_loss);
+        CHECK(std::isnan(plain.epochs[e].train_loss_inference));
+        CHECK(std::isfinite(measured.epochs[e].train_loss_inference));
+    }
+    CHECK(parameters_of(a) == parameters_of(b));
 }
 
 TEST_CASE("a diverging run stops cleanly, says where, and writes no NaN as a number") {
@@ -138,6 +169,7 @@ public:
     static constexpr std::size_t in_features = N;
     static constexpr std::size_t out_features = N;
     static constexpr std::size_t parameter_count = N;
+    static constexpr std::string_view name = "poisoned";
     static constexpr std::string_view keras_name = "poisoned";
     static constexpr std::string_view keras_class = "PoisonedGradient";
 
@@ -295,11 +327,12 @@ TEST_CASE("inference_train_samples evaluates the first N training samples in inf
     Sequential<Dense<6, 16>, BatchNorm<16>, ReLU, Dense<16, 3>> net;
     init(net, 2);
     RMSprop<float> opt;
-    FitOptions o = quiet(2, 32, 3);
-    o.inference_train_samples = 100;
+    const FitOptions o = quiet(2, 32, 3);
+    FitDiagnostics d;
+    d.inference_train_samples = 100;
     std::vector<Evaluation> seen;
-    o.on_epoch_end = [&](const EpochRecord&) { seen.push_back(evaluate(net, train.samples(), o.evaluation_batch_size, 100)); };
-    const History h = fit(net, opt, train.samples(), val.samples(), o);
+    d.on_epoch_end = [&](const EpochRecord&) { seen.push_back(evaluate(net, train.samples(), o.evaluation_batch_size, 100)); };
+    const History h = fit(net, opt, train.samples(), val.samples(), o, d);
     REQUIRE(seen.size() == 2);
     for (std::size_t e = 0; e < 2; ++e) {
         CHECK(h.epochs[e].train_loss_inference == seen[e].loss);
@@ -376,8 +409,9 @@ TEST_CASE("fit with MeanSquaredError learns a linear regression, deterministical
         FitOptions o = quiet(20, 32, 8);
         o.verbosity = Verbosity::plain;
         o.out = &log;
-        o.inference_train_samples = 64;
-        return fit(net, opt, MeanSquaredError<float>{}, train.samples(), val.samples(), o);
+        FitDiagnostics d;
+        d.inference_train_samples = 64;
+        return fit(net, opt, MeanSquaredError<float>{}, train.samples(), val.samples(), o, d);
     };
     Regressor a, b;
     std::ostringstream log_a, log_b;

@@ -50,8 +50,9 @@ TEST_CASE("fit reports its steps, evaluation and training-set inference") {
     o.epochs = 2;
     o.batch_size = 8;
     o.verbosity = Verbosity::quiet;
-    o.inference_train_samples = 16;
-    const History h = fit(net, opt, {x, y}, {x, y}, o);
+    FitDiagnostics d;
+    d.inference_train_samples = 16;
+    const History h = fit(net, opt, {x, y}, {x, y}, o, d);
     REQUIRE(h.times.phases().size() == 3);
     CHECK(h.times.phases()[0].first == "train_steps");
     CHECK(h.times.phases()[1].first == "evaluation");

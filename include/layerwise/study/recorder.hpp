@@ -4,9 +4,8 @@
 // TensorBoard histograms. Any network layerwise can train gets the same files:
 //
 //   study::Recorder rec(net, probe_x, probe_y, dir);   // records the network at initialisation
-//   FitOptions fo;
-//   rec.attach(fo);                                     // records after every epoch (and live steps)
-//   History h = fit(net, optimizer, train, validation, fo);
+//   History h = fit(net, optimizer, train, validation, options,
+//                   rec.diagnostics());                 // records after every epoch (and live steps)
 //   rec.write();                                        // gradients.csv, probe.csv, bn_stats.csv
 //
 // Files, in dir:
@@ -118,23 +117,24 @@ public:
     Recorder(const Recorder&) = delete;  // fit's callbacks refer to this object
     Recorder& operator=(const Recorder&) = delete;
 
-    /// Makes fit call the recorder: after every epoch, and every live_every steps. Keeps
-    /// options' own on_step and on_epoch_end, called first.
-    void attach(FitOptions& options) {
-        options.input_gradient = options.input_gradient || live_every_ > 0;  // live rows include the first dx
-        options.on_step = [this, user = options.on_step](std::size_t epoch, std::size_t step, std::size_t global) {
-            if (user) user(epoch, step, global);
+    /// The diagnostics to pass to fit so that it calls the recorder after every epoch (and
+    /// every live_every steps). `user`'s own callbacks are kept and called first.
+    FitDiagnostics diagnostics(FitDiagnostics user = {}) {
+        user.input_gradient = user.input_gradient || live_every_ > 0;  // live rows include the first dx
+        user.on_step = [this, mine = std::move(user.on_step)](std::size_t epoch, std::size_t step, std::size_t global) {
+            if (mine) mine(epoch, step, global);
             if (live_every_ && global % live_every_ == 0) {
                 auto timed = times_.measure("statistics");
                 record_stats(epoch, step, "live");
             }
         };
-        options.on_epoch_end = [this, user = options.on_epoch_end](const EpochRecord& r) {
-            if (user) user(r);
+        user.on_epoch_end = [this, mine = std::move(user.on_epoch_end)](const EpochRecord& r) {
+            if (mine) mine(r);
             record_epoch(r.epoch);
             auto timed = times_.measure("tensorboard");
             scalars(r);
         };
+        return user;
     }
 
     /// Writes gradients.csv, probe.csv and (for a network with BatchNorm) bn_stats.csv into

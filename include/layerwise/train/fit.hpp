@@ -1,11 +1,22 @@
 // layerwise/train/fit.hpp — the training loop, as Keras' model.fit does it.
 //
-// Per epoch: shuffle the training set (from the seed), then for each mini-batch
-//   y = net.forward(x, train);  loss = L(y, t);  net.backward(dL/dy, parameters_only);  opt.step(net)
-// keeping running means of loss and accuracy weighted by batch size; the last partial
-// batch is kept. Then evaluate on the validation set with BatchNorm in inference mode.
-// A non-finite loss or gradient stops training cleanly and is recorded in the history.
-// Same seed, data and thread count give a bit-identical history.
+//   fit(net, optimizer, loss, train, validation, options[, diagnostics])
+//
+// runs options.epochs epochs. An epoch shuffles the training set (from options.seed), takes
+// one step per mini-batch (the last, partial batch is kept) and then evaluates:
+//   step        y = net.forward(x, train);  loss = L(y, t);  net.backward(dL/dy, parameters_only);
+//               the finite check;  optimizer.step(net)
+//   evaluation  the validation set, BatchNorm in inference mode (and, as a diagnostic, the
+//               first training samples the same way); then the epoch's record and callbacks.
+// The record holds running means of loss and accuracy weighted by batch size. Same seed, data
+// and thread count give a bit-identical history.
+//
+// FitOptions are the training settings; FitDiagnostics what is measured or reported beside
+// them (a second argument, empty by default), which does not change what training computes.
+//
+// When training diverges: a loss or gradient that is NaN or infinite stops fit before the
+// optimizer's step, so the network keeps the parameters of its last step, and the history says
+// where (History::divergence). A validation loss that is not finite stops it after its epoch.
 //
 // The loss L is SoftmaxCrossEntropy with class labels unless another is given
 // (loss/loss_function.hpp): fit(net, opt, MeanSquaredError<float>{}, {x, t}, {vx, vt}, options)
@@ -16,13 +27,12 @@
 
 #include "../loss/loss_function.hpp"
 #include "../loss/mean_squared_error.hpp"
-#include "../pack.hpp"
 #include "../loss/softmax_cross_entropy.hpp"
+#include "../pack.hpp"
 #include "../visit.hpp"
 #include "history.hpp"
 #include "progress.hpp"
 
-#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -30,11 +40,11 @@
 #include <iostream>
 #include <limits>
 #include <numeric>
-#include <optional>
 #include <random>
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace layerwise {
@@ -49,96 +59,107 @@ struct Samples {
 template <class T>
 using RegressionSamples = Samples<T, MatrixView<T>>;
 
+/// How fit trains.
 struct FitOptions {
     std::size_t epochs = 1;
     std::size_t batch_size = 128;  // Keras default
-    std::uint64_t seed = 1;        // shuffling
+    std::uint64_t seed = 1;        // of the shuffle
+    /// Rows per batch of the evaluations after each epoch (inference: the results do not depend
+    /// on it, and larger batches make better use of the GEMM).
+    std::size_t evaluation_batch_size = 512;
     Verbosity verbosity = default_verbosity();
     std::ostream* out = &std::cout;
-    /// Called after every epoch's record is complete (e.g. to probe gradients or save).
-    std::function<void(const EpochRecord&)> on_epoch_end;
-    /// Called after every optimizer step with (epoch, step within epoch, global step), all 1-based,
-    /// while the step's gradients are still in the network.
-    std::function<void(std::size_t, std::size_t, std::size_t)> on_step;
+};
+
+/// What fit measures and reports beside training.
+struct FitDiagnostics {
+    /// After every epoch, also evaluate the first this-many training samples with BatchNorm
+    /// in inference mode (EpochRecord::train_*_inference). 0: off.
+    std::size_t inference_train_samples = 0;
     /// Also compute the gradient with respect to the input batch (the first layer's
     /// input_gradient(), for on_step diagnostics). Off: training needs only the parameter
     /// gradients, and the first layer's dx is a large GEMM (784 columns) for nothing.
     bool input_gradient = false;
-    /// After every epoch, also evaluate the first this-many training samples with BatchNorm
-    /// in inference mode (EpochRecord::train_*_inference). 0: off.
-    std::size_t inference_train_samples = 0;
-    /// Rows per batch of the evaluations after each epoch (inference: the results do not depend
-    /// on it, and larger batches make better use of the GEMM).
-    std::size_t evaluation_batch_size = 512;
+    /// Called after every optimizer step with (epoch, step within epoch, global step), all 1-based,
+    /// while the step's gradients are still in the network.
+    std::function<void(std::size_t, std::size_t, std::size_t)> on_step;
+    /// Called after every epoch's record is complete (e.g. to probe gradients or save).
+    std::function<void(const EpochRecord&)> on_epoch_end;
 };
 
 struct Evaluation {
     double loss = 0, accuracy = 0;  // accuracy: NaN for a loss that classifies nothing (CountsCorrect)
 };
 
+/// How fit and evaluate see a loss's target_type: as one row of `width` values per sample,
+/// stored one row after another. Class labels are rows of one int, regression targets rows of
+/// outputs. A loss with targets of another type needs a specialisation of its own.
+template <class Targets>
+struct target_rows;
+
+template <>
+struct target_rows<std::span<const int>> {
+    using value_type = int;
+    static constexpr const char* noun = "labels";  // what they are called in messages
+    static std::size_t count(std::span<const int> y) { return y.size(); }
+    static std::size_t width(std::span<const int>) { return 1; }
+    static std::span<const int> view(const int* data, std::size_t rows, std::size_t) { return {data, rows}; }
+};
+
+template <class T>
+struct target_rows<MatrixView<T>> {
+    using value_type = T;
+    static constexpr const char* noun = "targets";
+    static std::size_t count(MatrixView<T> y) { return y.rows(); }
+    static std::size_t width(MatrixView<T> y) { return y.cols(); }
+    static MatrixView<T> view(const T* data, std::size_t rows, std::size_t width) { return {data, rows, width}; }
+};
+
 namespace detail {
 
 inline constexpr double not_measured = std::numeric_limits<double>::quiet_NaN();
 
-// What the targets of a set are called in messages.
-template <class Targets>
-inline constexpr const char* targets_noun = "targets";
-template <>
-inline constexpr const char* targets_noun<std::span<const int>> = "labels";
-
-// How many samples the targets are for: one label, or one row of targets, each.
-inline std::size_t target_count(std::span<const int> labels) { return labels.size(); }
-template <class T>
-std::size_t target_count(MatrixView<T> targets) { return targets.rows(); }
-
 // The targets of samples [first, first + rows), in place.
-inline std::span<const int> target_range(std::span<const int> labels, std::size_t first, std::size_t rows) {
-    return labels.subspan(first, rows);
-}
-template <class T>
-MatrixView<T> target_range(MatrixView<T> targets, std::size_t first, std::size_t rows) {
-    return targets.row_range(first, rows);
-}
-
-// Where a shuffled batch's targets are gathered: labels (rows), or a Matrix (rows x outputs).
 template <class Targets>
-struct target_buffer;
-template <>
-struct target_buffer<std::span<const int>> {
-    using type = std::vector<int>;
-};
-template <class T>
-struct target_buffer<MatrixView<T>> {
-    using type = Matrix<T>;
-};
+Targets target_range(Targets y, std::size_t first, std::size_t rows) {
+    using R = target_rows<Targets>;
+    const std::size_t width = R::width(y);
+    return R::view(y.data() + first * width, rows, width);
+}
 
-// Copies the targets of samples order[first, first + rows) into dst.
-inline void gather_targets(std::span<const int> labels, const std::vector<std::size_t>& order, std::size_t first,
-                           std::size_t rows, std::vector<int>& dst) {
-    dst.resize(rows);
-    for (std::size_t i = 0; i < rows; ++i) dst[i] = labels[order[first + i]];
-}
-template <class T>
-void gather_targets(MatrixView<T> targets, const std::vector<std::size_t>& order, std::size_t first,
-                    std::size_t rows, Matrix<T>& dst) {
-    const std::size_t outputs = targets.cols();
-    ensure_shape(dst, rows, outputs);  // dst: (rows x outputs)
-    for (std::size_t i = 0; i < rows; ++i) {
-        const T* row = targets.data() + order[first + i] * outputs;
-        std::copy(row, row + outputs, dst.data() + i * outputs);
+// The targets of a shuffled batch, gathered into a buffer of their own.
+template <class Targets>
+class TargetBatch {
+    using R = target_rows<Targets>;
+
+public:
+    // Copies the targets of samples order[first, first + rows).
+    void gather(Targets y, const std::vector<std::size_t>& order, std::size_t first, std::size_t rows) {
+        width_ = R::width(y);
+        rows_ = rows;
+        values_.resize(rows * width_);
+        for (std::size_t i = 0; i < rows; ++i) {
+            const auto* row = y.data() + order[first + i] * width_;
+            std::copy(row, row + width_, values_.data() + i * width_);
+        }
     }
-}
+    Targets view() const { return R::view(values_.data(), rows_, width_); }
+
+private:
+    std::vector<typename R::value_type> values_;  // (rows x width)
+    std::size_t rows_ = 0, width_ = 0;
+};
 
 // Copies rows order[first, first + rows) of src into dst (rows x features) and their targets.
 template <class T, class Targets>
 void gather_batch(const Samples<T, Targets>& src, const std::vector<std::size_t>& order, std::size_t first,
-                  Matrix<T>& dst, typename target_buffer<Targets>::type& targets) {
+                  Matrix<T>& dst, TargetBatch<Targets>& targets) {
     const std::size_t rows = dst.shape(0), features = dst.shape(1);
     for (std::size_t i = 0; i < rows; ++i) {
         const std::size_t r = order[first + i];
         std::copy(src.x.data() + r * features, src.x.data() + (r + 1) * features, dst.data() + i * features);
     }
-    gather_targets(src.y, order, first, rows, targets);
+    targets.gather(src.y, order, first, rows);
 }
 
 // An index in [0, n) from one draw. No library distribution (their algorithms differ
@@ -152,8 +173,8 @@ inline void shuffle(std::vector<std::size_t>& order, std::mt19937_64& rng) {
 
 /// True when none of the n values is a NaN or an infinity. v * 0 is 0 for every finite v and
 /// NaN for NaN or +-inf, so a sum of them is 0 exactly when all are finite. In packs
-/// (sum_of_packs), because this runs on every training step: 202 us for the 25-layer net's
-/// gradients as scalar sums, 49 us this way, warm (issue 13).
+/// (sum_of_packs), because this runs on every training step: a scalar sum is several times
+/// slower.
 template <class T>
 bool all_finite(const T* v, std::size_t n) {
     return sum_of_packs(v, n, [](auto x) { return x * T(0); }) == T(0);
@@ -177,11 +198,10 @@ template <class Net, LossFunction<typename Net::scalar_type> Loss>
 Evaluation evaluate(Net& net, Loss loss, const Samples<typename Net::scalar_type, typename Loss::target_type>& data,
                     std::size_t batch_size = 128, std::size_t limit = std::size_t(-1)) {
     using T = typename Net::scalar_type;
-    using Targets = typename Loss::target_type;
-    const std::size_t count = detail::target_count(data.y), n = std::min(count, limit), features = data.x.shape(1);
+    using R = target_rows<typename Loss::target_type>;
+    const std::size_t count = R::count(data.y), n = std::min(count, limit), features = data.x.shape(1);
     if (data.x.shape(0) != count)
-        throw std::invalid_argument(std::string("layerwise: evaluate: rows and ") + detail::targets_noun<Targets> +
-                                    " differ in number");
+        throw std::invalid_argument(std::string("layerwise: evaluate: rows and ") + R::noun + " differ in number");
     if (n == 0) throw std::invalid_argument("layerwise: evaluate: no samples");
     if (batch_size == 0) throw std::invalid_argument("layerwise: evaluate: batch_size must be at least 1");
     Matrix<T> x;  // x: (rows x features), one batch
@@ -205,102 +225,175 @@ Evaluation evaluate(Net& net, const Samples<typename Net::scalar_type>& data, st
     return evaluate(net, SoftmaxCrossEntropy<typename Net::scalar_type>{}, data, batch_size, limit);
 }
 
+namespace detail {
+
+// One call of fit: its batch buffers, shuffle, progress line and history, and the pieces an
+// epoch is made of (the top of this file).
+template <class Net, class Optimizer, class Loss>
+class FitLoop {
+    using T = typename Net::scalar_type;
+    using Targets = typename Loss::target_type;
+    using Data = Samples<T, Targets>;
+    using clock = std::chrono::steady_clock;
+
+public:
+    // Throws std::invalid_argument for an empty training set, targets that do not match its
+    // rows, or a batch size of 0, before anything is allocated.
+    static void check(const Data& train, const FitOptions& options) {
+        const std::size_t n = target_rows<Targets>::count(train.y);
+        if (n == 0 || train.x.shape(0) != n)
+            throw std::invalid_argument(std::string("layerwise: fit: the training set is empty or its rows and ") +
+                                        target_rows<Targets>::noun + " differ in number");
+        if (options.batch_size == 0) throw std::invalid_argument("layerwise: fit: batch_size must be at least 1");
+    }
+
+    FitLoop(Net& net, Optimizer& optimizer, Loss loss, const Data& train, const Data& validation,
+            const FitOptions& options, const FitDiagnostics& diagnostics)
+        : net_(net), optimizer_(optimizer), loss_(std::move(loss)), train_(train), validation_(validation),
+          options_(options), diagnostics_(diagnostics), n_(target_rows<Targets>::count(train.y)),
+          batch_(options.batch_size), steps_((n_ + batch_ - 1) / batch_), rng_(options.seed), order_(n_),
+          full_(zeros<T>(std::min(batch_, n_), train.x.shape(1))),
+          last_(zeros<T>(n_ % batch_ ? n_ % batch_ : batch_, train.x.shape(1))),
+          progress_(*options.out, options.verbosity) {
+        std::iota(order_.begin(), order_.end(), std::size_t{0});
+    }
+
+    History run() {
+        for (std::size_t epoch = 1; epoch <= options_.epochs; ++epoch)
+            if (!train_epoch(epoch)) break;
+        return std::move(history_);
+    }
+
+private:
+    // The running means of one epoch's training batches, weighted by batch size.
+    struct Running {
+        double loss = 0, correct = 0;
+        std::size_t seen = 0;
+        double mean_loss() const { return loss / double(seen); }
+        double accuracy() const { return CountsCorrect<Loss> ? correct / double(seen) : not_measured; }
+    };
+
+    // Shuffle, every step, the evaluation, then the record's callbacks. False: training stopped.
+    bool train_epoch(std::size_t epoch) {
+        const auto start = clock::now();
+        shuffle(order_, rng_);
+        progress_.begin_epoch(epoch, options_.epochs, steps_);
+        Running running;
+        double step_seconds = 0;
+        for (std::size_t s = 1; s <= steps_; ++s)
+            if (!step(epoch, s, running, step_seconds)) return false;
+        history_.times.add("train_steps", step_seconds);
+        EpochRecord record = evaluate_epoch(epoch, running);
+        record.seconds = std::chrono::duration<double>(clock::now() - start).count();
+        if (!std::isfinite(record.val_loss)) {
+            stop(Divergence{epoch, steps_, "validation loss is not finite"});
+            return false;  // (evaluate has already made the layers forget its buffers)
+        }
+        history_.epochs.push_back(record);
+        progress_.end_epoch(record);
+        if (diagnostics_.on_epoch_end) diagnostics_.on_epoch_end(record);
+        return true;
+    }
+
+    // Step s (1-based) of the epoch: the batch's forward and backward, the finite check, and
+    // the optimizer's step only if the check passed. False: training stopped.
+    bool step(std::size_t epoch, std::size_t s, Running& running, double& step_seconds) {
+        const auto start = clock::now();
+        const std::size_t first = (s - 1) * batch_, rows = std::min(batch_, n_ - first);
+        Matrix<T>& x = rows == full_.shape(0) ? full_ : last_;
+        gather_batch(train_, order_, first, x, targets_);
+        const T value = loss_.forward(net_.forward(x, Mode::train), targets_.view());
+        if (diagnostics_.input_gradient) net_.backward(loss_.backward());
+        else backward_parameters(net_, loss_.backward());
+        if (const std::string bad = why_not_finite(value); !bad.empty()) {
+            history_.times.add("train_steps", step_seconds);
+            stop(Divergence{epoch, s, bad});
+            forget_inputs(net_);  // the batch buffers die here
+            return false;
+        }
+        optimizer_.step(net_);
+        ++global_step_;
+        running.loss += double(value) * double(rows);
+        if constexpr (CountsCorrect<Loss>) running.correct += double(loss_.correct());
+        running.seen += rows;
+        progress_.step(s, running.mean_loss(), running.accuracy());
+        step_seconds += std::chrono::duration<double>(clock::now() - start).count();
+        if (diagnostics_.on_step) diagnostics_.on_step(epoch, s, global_step_);
+        return true;
+    }
+
+    // The finite check: what is wrong with the step's loss or gradients, or "". Every gradient
+    // is checked before the optimizer touches anything, so that no update from a bad gradient
+    // is applied: a run that diverges keeps the parameters of its last step. (Checked inside
+    // the optimizer's update, a NaN found partway would come after the tensors before it were
+    // updated.) It is one read of the gradients, small beside a step.
+    std::string why_not_finite(T value) {
+        if (!std::isfinite(value)) return std::isnan(value) ? "loss is NaN" : "loss is infinite";
+        if (std::string g = first_nonfinite_gradient(net_); !g.empty()) return "gradient of " + g + " is not finite";
+        return "";
+    }
+
+    // The epoch's record: its running means, the validation set and, if asked for, the first
+    // training samples, both in inference mode (seconds: the caller's).
+    EpochRecord evaluate_epoch(std::size_t epoch, const Running& running) {
+        const Evaluation val = [&] {
+            auto timed = history_.times.measure("evaluation");
+            return evaluate(net_, loss_, validation_, options_.evaluation_batch_size);
+        }();
+        EpochRecord record{epoch, running.mean_loss(), running.accuracy(), val.loss, val.accuracy, 0};
+        if (diagnostics_.inference_train_samples > 0) {
+            auto timed = history_.times.measure("train_inference");
+            const Evaluation t =
+                evaluate(net_, loss_, train_, options_.evaluation_batch_size, diagnostics_.inference_train_samples);
+            record.train_loss_inference = t.loss;
+            record.train_accuracy_inference = t.accuracy;
+        }
+        return record;
+    }
+
+    void stop(const Divergence& d) {
+        history_.divergence = d;
+        progress_.diverged(d);
+    }
+
+    Net& net_;
+    Optimizer& optimizer_;
+    Loss loss_;
+    const Data& train_;
+    const Data& validation_;
+    const FitOptions& options_;
+    const FitDiagnostics& diagnostics_;
+    const std::size_t n_, batch_, steps_;
+    std::mt19937_64 rng_;
+    std::vector<std::size_t> order_;  // the samples in this epoch's order
+    Matrix<T> full_, last_;           // a full batch (batch x features), and the last, partial one
+    TargetBatch<Targets> targets_;    // the batch's targets, gathered
+    ProgressLine progress_;
+    History history_;
+    std::size_t global_step_ = 0;
+};
+
+}  // namespace detail
+
 /// Trains net on `train` with the given loss (whose target_type says what the targets are),
 /// evaluating on `validation` after every epoch.
 template <class Net, class Optimizer, LossFunction<typename Net::scalar_type> Loss>
 History fit(Net& net, Optimizer& optimizer, Loss loss,
             const Samples<typename Net::scalar_type, typename Loss::target_type>& train,
             const Samples<typename Net::scalar_type, typename Loss::target_type>& validation,
-            const FitOptions& options) {
-    using T = typename Net::scalar_type;
-    using Targets = typename Loss::target_type;
-    const std::size_t n = detail::target_count(train.y), features = train.x.shape(1), B = options.batch_size;
-    if (n == 0 || train.x.shape(0) != n)
-        throw std::invalid_argument(std::string("layerwise: fit: the training set is empty or its rows and ") +
-                                    detail::targets_noun<Targets> + " differ in number");
-    if (B == 0) throw std::invalid_argument("layerwise: fit: batch_size must be at least 1");
-
-    const std::size_t steps = (n + B - 1) / B;
-    std::mt19937_64 rng(options.seed);
-    std::vector<std::size_t> order(n);
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    Matrix<T> full = zeros<T>(std::min(B, n), features), last = zeros<T>(n % B ? n % B : B, features);
-    typename detail::target_buffer<Targets>::type targets;  // the batch's targets, gathered
-    ProgressLine progress(*options.out, options.verbosity);
-    History history;
-    std::size_t global_step = 0;
-    auto accuracy = [](double correct, std::size_t seen) {  // the running accuracy, or NaN for a loss without one
-        return CountsCorrect<Loss> ? correct / double(seen) : detail::not_measured;
-    };
-
-    for (std::size_t epoch = 1; epoch <= options.epochs; ++epoch) {
-        const auto start = std::chrono::steady_clock::now();
-        detail::shuffle(order, rng);
-        progress.begin_epoch(epoch, options.epochs, steps);
-        double sum_loss = 0, sum_correct = 0, step_seconds = 0;
-        std::size_t seen = 0;
-        for (std::size_t s = 0; s < steps; ++s) {
-            const auto step_start = std::chrono::steady_clock::now();
-            const std::size_t first = s * B, rows = std::min(B, n - first);
-            Matrix<T>& x = rows == full.shape(0) ? full : last;
-            detail::gather_batch(train, order, first, x, targets);
-            const T value = loss.forward(net.forward(x, Mode::train), targets);
-            if (options.input_gradient) net.backward(loss.backward());
-            else backward_parameters(net, loss.backward());
-            // Every gradient is checked before the optimizer touches anything, so that no update
-            // from a bad gradient is applied: a run that diverges keeps the parameters of its last
-            // step. (Checked inside the optimizer's update, a NaN found partway would come after
-            // the tensors before it were updated.) The check is a read of the gradients, about
-            // 49 us of the 25-layer net's 5 ms step.
-            std::string bad;
-            if (!std::isfinite(value)) bad = std::isnan(value) ? "loss is NaN" : "loss is infinite";
-            else if (std::string g = first_nonfinite_gradient(net); !g.empty()) bad = "gradient of " + g + " is not finite";
-            if (!bad.empty()) {
-                history.times.add("train_steps", step_seconds);
-                history.divergence = Divergence{epoch, s + 1, bad};
-                progress.diverged(*history.divergence);
-                forget_inputs(net);  // the batch buffers die here
-                return history;
-            }
-            optimizer.step(net);
-            ++global_step;
-            sum_loss += double(value) * double(rows);
-            if constexpr (CountsCorrect<Loss>) sum_correct += double(loss.correct());
-            seen += rows;
-            progress.step(s + 1, sum_loss / double(seen), accuracy(sum_correct, seen));
-            step_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
-            if (options.on_step) options.on_step(epoch, s + 1, global_step);
-        }
-        history.times.add("train_steps", step_seconds);
-        const Evaluation val = [&] {
-            auto timed = history.times.measure("evaluation");
-            return evaluate(net, loss, validation, options.evaluation_batch_size);
-        }();
-        EpochRecord record{epoch, sum_loss / double(seen), accuracy(sum_correct, seen), val.loss, val.accuracy, 0};
-        if (options.inference_train_samples > 0) {
-            auto timed = history.times.measure("train_inference");
-            const Evaluation t = evaluate(net, loss, train, options.evaluation_batch_size, options.inference_train_samples);
-            record.train_loss_inference = t.loss;
-            record.train_accuracy_inference = t.accuracy;
-        }
-        record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        if (!std::isfinite(val.loss)) {
-            history.divergence = Divergence{epoch, steps, "validation loss is not finite"};
-            progress.diverged(*history.divergence);
-            return history;  // (evaluate has already made the layers forget its buffers)
-        }
-        history.epochs.push_back(record);
-        progress.end_epoch(record);
-        if (options.on_epoch_end) options.on_epoch_end(record);
-    }
-    return history;
+            const FitOptions& options, const FitDiagnostics& diagnostics = {}) {
+    using Loop = detail::FitLoop<Net, Optimizer, Loss>;
+    Loop::check(train, options);
+    return Loop(net, optimizer, std::move(loss), train, validation, options, diagnostics).run();
 }
 
 /// Classification: fit with SoftmaxCrossEntropy on class labels.
 template <class Net, class Optimizer>
 History fit(Net& net, Optimizer& optimizer, const Samples<typename Net::scalar_type>& train,
-            const Samples<typename Net::scalar_type>& validation, const FitOptions& options) {
-    return fit(net, optimizer, SoftmaxCrossEntropy<typename Net::scalar_type>{}, train, validation, options);
+            const Samples<typename Net::scalar_type>& validation, const FitOptions& options,
+            const FitDiagnostics& diagnostics = {}) {
+    return fit(net, optimizer, SoftmaxCrossEntropy<typename Net::scalar_type>{}, train, validation, options,
+               diagnostics);
 }
 
 }  // namespace layerwise
