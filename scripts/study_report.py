@@ -469,7 +469,8 @@ def why_section(runs, settings):
     """The switches side by side at depths 25-40, and what they reproduce of the seed's pattern."""
     lines = ["## Why does the seed collapse earlier?", "",
              "The seed (Keras, 20 epochs, one run per point) shows three things our TF2 runs do not "
-             "(`../shared/seed/train-val-curves-grid.png`):", "",
+             "(its figure `train-val-curves-grid.png` in the notebook's repository, "
+             "https://github.com/grasool/explore-gradients):", "",
              "1. plain nets dead from depth 25, with training accuracy at chance;",
              "2. BN nets at depths 30-40 that train (training accuracy 0.6-0.9) while validation accuracy "
              "jumps around 0.1-0.5;",

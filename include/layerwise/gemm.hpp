@@ -2,8 +2,8 @@
 //
 // The only header that includes xtensor-blas, and of it only cxxblas's gemm (the typed
 // wrapper over cblas_sgemm / cblas_dgemm), not xblas.hpp: that one also brings xtensor's
-// printing, complex numbers and views, which cost a translation unit about half a second
-// (issue 11). Only Dense needs it.
+// printing, complex numbers and views, which every translation unit would compile for
+// nothing. Only Dense needs it.
 #pragma once
 
 #include "parallel.hpp"

@@ -7,10 +7,10 @@
 // computes what a scalar loop does. Used by the optimizers' updates (optim/elementwise.hpp)
 // the few-row matrix product of batch-1 inference (small_gemm.hpp) and fit's finite check.
 //
-// Why not xsimd, which does this in general: it was what layerwise used first, and its
-// headers and their instantiation cost about 1 s of a training TU's 5-6 s with g++ and clang
-// (measured for issue 11, -O3 -march=native). Why not <immintrin.h>: with -march=native on an
-// AVX-512 machine it is 45,000 lines, another 0.3 s of every TU, for one instruction. The
+// Why not xsimd, which does this in general: its headers and their instantiation are a large
+// part of the compile time of every translation unit that trains a network. Why not
+// <immintrin.h>: with -march=native on an AVX-512 machine it is tens of thousands of lines,
+// for one instruction. The
 // square roots are the compilers' builtins that <immintrin.h> itself wraps (_mm_sqrt_ps is
 // __builtin_ia32_sqrtps, _mm256_sqrt_ps is __builtin_ia32_sqrtps256, the same in GCC and
 // Clang). AVX-512's zmm is not used: the loops are memory-bound, and its builtin differs

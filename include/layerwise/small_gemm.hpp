@@ -4,8 +4,8 @@
 //                                          s, c: (Out), a scale and a shift per column: s = 1 and
 //                                          c = b for a Dense; a folded BatchNorm's for Dense+BatchNorm
 //
-// Why not BLAS: for one row, OpenBLAS's sgemm small-matrix kernel took 86% of a batch-1
-// inference of the seed's 25-layer network (issue 13). A row times a matrix does two flops
+// Why not BLAS: for one row, OpenBLAS's sgemm small-matrix kernel spends most of a batch-1
+// inference in overhead of its own. A row times a matrix does two flops
 // per weight it loads, so its time is the time to read W. This kernel reads each weight
 // once for all the rows and keeps the sums in registers: a block of columns at a time, with
 // Rows x P packs (pack.hpp) of accumulators, down all In rows of W.

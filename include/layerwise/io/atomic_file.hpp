@@ -7,8 +7,8 @@
 // for text.
 //
 // Paths are std::string (a std::filesystem::path converts to one implicitly): this header is
-// reached from fit's History, and <filesystem> would add about 0.4 s to every translation
-// unit that trains a network (measured for issue 11).
+// reached from fit's History, and <filesystem> would add to the compile time of every
+// translation unit that trains a network.
 #pragma once
 
 #include <cerrno>
