@@ -1,7 +1,7 @@
 // examples/seed_settings.hpp — the training settings that the seed study varies, one switch
 // per suspected cause of the seed's early collapse, shared by train_mnist and gradient_study.
 //
-//   --numerics tf2|keras2.1          a preset of the next two (optim/numerics.hpp)
+//   --numerics tf2|keras2.1          a preset of the next two (optim/keras_presets.hpp)
 //   --rmsprop-epsilon inside|outside  RMSprop's epsilon inside or outside the root
 //   --bn-debias on|off                BatchNorm's zero-debiased moving averages
 //   --bn-momentum M                   BatchNorm's moving-average momentum (Keras: 0.99)
@@ -14,6 +14,7 @@
 #pragma once
 
 #include <layerwise/init.hpp>
+#include <layerwise/optim/keras_presets.hpp>
 #include <layerwise/optim/numerics.hpp>
 #include <layerwise/optim/rmsprop.hpp>
 
@@ -25,7 +26,7 @@
 namespace layerwise::seed {
 
 struct Settings {
-    NumericsParts numerics = parts_of(Numerics::tf2);
+    KerasNumerics numerics = keras_numerics(KerasVersion::tf2);
     double bn_momentum = 0.99;
     KernelInit init = KernelInit::glorot_uniform;
 
@@ -34,7 +35,7 @@ struct Settings {
     std::string label() const {
         std::string s;
         auto add = [&](const std::string& part) { s += (s.empty() ? "" : "+") + part; };
-        if (numerics == parts_of(Numerics::keras2_1)) add("keras2.1");
+        if (numerics == keras_numerics(KerasVersion::keras2_1)) add("keras2.1");
         else {
             if (numerics.rmsprop_epsilon == RMSpropEpsilon::outside) add("eps_outside");
             if (numerics.bn_debias) add("debias");
@@ -50,8 +51,8 @@ struct Settings {
 
     /// The preset these numerics parts are, or "custom".
     std::string preset() const {
-        if (numerics == parts_of(Numerics::tf2)) return "tf2";
-        if (numerics == parts_of(Numerics::keras2_1)) return "keras2.1";
+        if (numerics == keras_numerics(KerasVersion::tf2)) return "tf2";
+        if (numerics == keras_numerics(KerasVersion::keras2_1)) return "keras2.1";
         return "custom";
     }
 
@@ -92,7 +93,7 @@ inline double parse_momentum(const std::string& s, const char* option) {
 inline Settings make_settings(const std::string& numerics, const std::string& rmsprop_epsilon,
                               const std::string& bn_debias, const std::string& bn_momentum, const std::string& init) {
     Settings s;
-    s.numerics = parts_of(parse_numerics(numerics));
+    s.numerics = keras_numerics(parse_keras_version(numerics));
     if (!rmsprop_epsilon.empty()) s.numerics.rmsprop_epsilon = parse_rmsprop_epsilon(rmsprop_epsilon);
     if (!bn_debias.empty()) s.numerics.bn_debias = parse_on_off(bn_debias, "--bn-debias");
     if (!bn_momentum.empty()) s.bn_momentum = parse_momentum(bn_momentum, "--bn-momentum");

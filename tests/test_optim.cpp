@@ -2,6 +2,7 @@
 
 #include <layerwise/layerwise.hpp>
 #include <layerwise/optim/adam.hpp>
+#include <layerwise/optim/keras_presets.hpp>
 #include <layerwise/optim/rmsprop.hpp>
 #include <layerwise/optim/sgd.hpp>
 
@@ -106,7 +107,7 @@ TEST_CASE("optimizers never touch BatchNorm's moving statistics") {
     CHECK(net.layer<1>().gamma(0) != 1.0);  // while gamma did move
 }
 
-TEST_CASE("a numerics preset gives the same bits as its parts set one by one") {
+TEST_CASE("a Keras preset gives the same bits as its parts set one by one") {
     using Net = Sequential<Dense<8, 16>, BatchNorm<16>, ReLU, Dense<16, 16>, BatchNorm<16>, ReLU, Dense<16, 4>>;
     const Matrix<float> x = layerwise::testing::random_matrix<float>(32, 8, 11);
     const std::vector<int> y = [] {
@@ -130,15 +131,14 @@ TEST_CASE("a numerics preset gives the same bits as its parts set one by one") {
         for_each_parameter(net, [&](const ParameterInfo&, auto& value, auto&) { all.insert(all.end(), value.begin(), value.end()); });
         return all;
     };
-    for (Numerics preset : {Numerics::tf2, Numerics::keras2_1}) {
-        CAPTURE(to_string(preset));
+    for (KerasVersion version : {KerasVersion::tf2, KerasVersion::keras2_1}) {
+        CAPTURE(to_string(version));
         const auto by_preset = train([&](Net& net, RMSprop<float>& opt) {
-            opt = RMSprop<float>(1e-3f, preset);
-            set_numerics(net, preset);
+            use_keras_numerics(keras_numerics(version), net, opt);
         });
         const auto by_parts = train([&](Net& net, RMSprop<float>& opt) {
-            opt.epsilon_placement = preset == Numerics::tf2 ? RMSpropEpsilon::inside : RMSpropEpsilon::outside;
-            set_bn_debias(net, preset == Numerics::keras2_1);
+            opt = RMSprop<float>(1e-3f, version == KerasVersion::tf2 ? RMSpropEpsilon::inside : RMSpropEpsilon::outside);
+            set_bn_debias(net, version == KerasVersion::keras2_1);
         });
         CHECK(by_preset == by_parts);
     }
@@ -151,11 +151,23 @@ TEST_CASE("a numerics preset gives the same bits as its parts set one by one") {
     CHECK(eps_only != debias_only);
 }
 
+namespace {
+// Each BatchNorm's momentum and debiasing, input to output.
+template <class Net>
+std::vector<std::pair<float, bool>> bn_settings(Net& net) {
+    std::vector<std::pair<float, bool>> out;
+    for_each_layer(net, [&](auto& layer, const LayerInfo&) {
+        if constexpr (requires { layer.zero_debias; }) out.emplace_back(layer.momentum, layer.zero_debias);
+    });
+    return out;
+}
+}  // namespace
+
 TEST_CASE("set_bn_momentum sets every BatchNorm's momentum and refuses values outside [0, 1)") {
     Sequential<Dense<2, 2>, BatchNorm<2>, ReLU, BatchNorm<2>> net;
     set_bn_momentum(net, 0.9);
-    CHECK(net.layer<1>().momentum == 0.9f);
-    CHECK(net.layer<3>().momentum == 0.9f);
+    using S = std::vector<std::pair<float, bool>>;
+    CHECK(bn_settings(net) == S{{0.9f, false}, {0.9f, false}});
     CHECK_THROWS_WITH_AS(set_bn_momentum(net, 1.0), "layerwise: BatchNorm momentum must be in [0, 1), got 1.000000",
                          std::invalid_argument);
     CHECK(parse_rmsprop_epsilon("outside") == RMSpropEpsilon::outside);
@@ -164,15 +176,21 @@ TEST_CASE("set_bn_momentum sets every BatchNorm's momentum and refuses values ou
                          std::invalid_argument);
 }
 
-TEST_CASE("set_numerics switches BatchNorm to zero-debiased averages") {
+TEST_CASE("set_bn_debias, and the Keras presets' BatchNorm part, switch every BatchNorm's averages") {
     Sequential<Dense<2, 2>, BatchNorm<2>, ReLU, BatchNorm<2>> net;
-    set_numerics(net, Numerics::keras2_1);
-    CHECK(net.layer<1>().zero_debias);
-    CHECK(net.layer<3>().zero_debias);
-    set_numerics(net, Numerics::tf2);
-    CHECK_FALSE(net.layer<3>().zero_debias);
-    CHECK(parse_numerics("keras2.1") == Numerics::keras2_1);
-    CHECK_THROWS_WITH_AS(parse_numerics("tf1"), "layerwise: unknown numerics 'tf1' (expected tf2 or keras2.1)",
+    using S = std::vector<std::pair<float, bool>>;
+    set_bn_debias(net, true);
+    CHECK(bn_settings(net) == S{{0.99f, true}, {0.99f, true}});
+    RMSprop<float> opt;
+    use_keras_numerics(keras_numerics(KerasVersion::tf2), net, opt);
+    CHECK(bn_settings(net) == S{{0.99f, false}, {0.99f, false}});
+    CHECK(opt.epsilon_placement == RMSpropEpsilon::inside);
+    use_keras_numerics(keras_numerics(KerasVersion::keras2_1), net, opt);
+    CHECK(bn_settings(net) == S{{0.99f, true}, {0.99f, true}});
+    CHECK(opt.epsilon_placement == RMSpropEpsilon::outside);
+    CHECK(parse_keras_version("keras2.1") == KerasVersion::keras2_1);
+    CHECK(to_string(KerasVersion::keras2_1) == "keras2.1");
+    CHECK_THROWS_WITH_AS(parse_keras_version("tf1"), "layerwise: unknown numerics 'tf1' (expected tf2 or keras2.1)",
                          std::invalid_argument);
 }
 

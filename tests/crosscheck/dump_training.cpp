@@ -23,12 +23,14 @@
 // statistic or parameter.
 //
 //   dump_training --config bn --depth 10 --numerics tf2 --data DIR --out bn-10-tf2.npz
+#include <layerwise/compose/unfused.hpp>
 #include <layerwise/data/mnist.hpp>
 #include <layerwise/init.hpp>
 #include <layerwise/io/npy.hpp>
 #include <layerwise/io/zip.hpp>
 #include <layerwise/loss/softmax_cross_entropy.hpp>
 #include <layerwise/models/seed_mlp.hpp>
+#include <layerwise/optim/keras_presets.hpp>
 #include <layerwise/optim/rmsprop.hpp>
 
 #include <CLI/CLI.hpp>
@@ -140,7 +142,7 @@ std::size_t append_relu_masks(Net& net, std::vector<std::uint8_t>& masks) {
 }
 
 template <class Net>
-void run(const Options& o, Numerics numerics, const data::Dataset& train) {
+void run(const Options& o, KerasNumerics numerics, const data::Dataset& train) {
     const std::size_t S = o.steps, B = o.batch, n = S * B, features = data::image_pixels;
     if (train.size() < n)
         throw std::invalid_argument(o.data + ": " + std::to_string(train.size()) + " training images, --steps " +
@@ -157,12 +159,15 @@ void run(const Options& o, Numerics numerics, const data::Dataset& train) {
 
     auto net = std::make_unique<Net>();  // parameters and workspaces: megabytes, so on the heap
     init(*net, o.seed);
-    set_numerics(*net, numerics);
-    RMSprop<float> opt(1e-3f, numerics);
+    RMSprop<float> opt(1e-3f);
+    use_keras_numerics(numerics, *net, opt);
     SoftmaxCrossEntropy<float> loss;
     Trajectory params;
     params.snapshot(*net);
 
+    // The network as trained stores each BatchNorm+ReLU pair as one layer, whose ReLU forms no
+    // output of its own; the masks come from the same forward in its unfused twin (same bits).
+    auto twin = std::make_unique<unfused_t<Net>>();
     Matrix<float> x = zeros<float>(B, features);
     std::vector<float> losses;
     std::vector<std::uint8_t> masks;
@@ -172,7 +177,9 @@ void run(const Options& o, Numerics numerics, const data::Dataset& train) {
         const auto& logits = net->forward(x, Mode::train);
         losses.push_back(loss.forward(logits, std::span<const int>(train.labels).subspan(t * B, B)));
         net->backward(loss.backward());
-        relus = append_relu_masks(*net, masks);
+        copy_parameters(*net, *twin);  // (the moving statistics after this step's forward: not used)
+        twin->forward(x, Mode::train);
+        relus = append_relu_masks(*twin, masks);
         if (t == 0) {
             dump.add("logits", logits.data(), {B, logits.shape(1)});
             for_each_parameter(*net, [&](const ParameterInfo& p, auto&, auto& grad) {
@@ -197,7 +204,7 @@ void run(const Options& o, Numerics numerics, const data::Dataset& train) {
 
 // Calls run<Net> for the seed network of this config at depth 10 or 40 (the only ones compiled in).
 template <std::size_t Depth>
-void run_config(const Options& o, Numerics numerics, const data::Dataset& train) {
+void run_config(const Options& o, KerasNumerics numerics, const data::Dataset& train) {
     if (o.config == "bn") run<seed::BnMlp<Depth>>(o, numerics, train);
     else if (o.config == "plain") run<seed::PlainMlp<Depth>>(o, numerics, train);
     else run<seed::SkipMlp<Depth>>(o, numerics, train);
@@ -218,7 +225,7 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
     try {
         const data::Split split = data::load_mnist(o.data);
-        const Numerics numerics = parse_numerics(o.numerics);
+        const KerasNumerics numerics = keras_numerics(parse_keras_version(o.numerics));
         if (o.depth == 10) run_config<10>(o, numerics, split.train);
         else run_config<40>(o, numerics, split.train);
     } catch (const std::exception& e) {

@@ -1,16 +1,13 @@
-// layerwise/optim/numerics.hpp — two framework versions whose small numerical choices
-// decide whether a deep network trains at all, and the two parts each preset is made of.
+// layerwise/optim/numerics.hpp — small numerical choices on which frameworks differ, each a
+// plain setting of its own. In a deep network they can decide whether it trains at all.
 //
-//   tf2       TF2 Keras, the seed notebook's framework:
-//             RMSprop  p -= lr g / sqrt(a + eps)        (epsilon inside the root, as TF's ApplyRMSProp)
-//             BatchNorm moving = 0.99 moving + 0.01 batch, starting from mean 0, variance 1
-//   keras2.1  Keras 2.1.5, which the seed's original scripts ran on:
-//             RMSprop  p -= lr g / (sqrt(a) + eps)      (epsilon outside: a vanishing gradient
-//                                                        is rescaled to a full-size step)
-//             BatchNorm zero-debiased moving averages (after one batch they equal that batch)
+//   RMSprop::epsilon_placement   RMSpropEpsilon::inside    p -= lr g / sqrt(a + eps)
+//                                RMSpropEpsilon::outside   p -= lr g / (sqrt(a) + eps)
+//   set_bn_debias(net, on)       every BatchNorm's moving averages plain (off) or
+//                                zero-debiased (on; layers/batch_norm.hpp)
+//   set_bn_momentum(net, m)      every BatchNorm's moving-average momentum
 //
-// A preset is nothing but its parts (parts_of): RMSprop's epsilon placement and BatchNorm's
-// debiasing. Each part can be set alone, so a study can ask which of the two matters.
+// keras_presets.hpp bundles them as two Keras versions set them.
 #pragma once
 
 #include "../visit.hpp"
@@ -22,31 +19,10 @@
 
 namespace layerwise {
 
-enum class Numerics { tf2, keras2_1 };
-
-/// Where RMSprop adds epsilon: inside the square root (TF2) or outside it (Keras 2.1.5).
+/// Where RMSprop adds epsilon: inside the square root (TF's ApplyRMSProp) or outside it.
 enum class RMSpropEpsilon { inside, outside };
 
-/// The two numerical choices a preset bundles.
-struct NumericsParts {
-    RMSpropEpsilon rmsprop_epsilon = RMSpropEpsilon::inside;
-    bool bn_debias = false;  // BatchNorm's zero-debiased moving averages
-    bool operator==(const NumericsParts&) const = default;
-};
-
-constexpr NumericsParts parts_of(Numerics n) {
-    return n == Numerics::tf2 ? NumericsParts{RMSpropEpsilon::inside, false}
-                              : NumericsParts{RMSpropEpsilon::outside, true};
-}
-
-inline std::string_view to_string(Numerics n) { return n == Numerics::tf2 ? "tf2" : "keras2.1"; }
 inline std::string_view to_string(RMSpropEpsilon e) { return e == RMSpropEpsilon::inside ? "inside" : "outside"; }
-
-inline Numerics parse_numerics(std::string_view s) {
-    if (s == "tf2") return Numerics::tf2;
-    if (s == "keras2.1") return Numerics::keras2_1;
-    throw std::invalid_argument("layerwise: unknown numerics '" + std::string(s) + "' (expected tf2 or keras2.1)");
-}
 
 inline RMSpropEpsilon parse_rmsprop_epsilon(std::string_view s) {
     if (s == "inside") return RMSpropEpsilon::inside;
@@ -72,13 +48,6 @@ void set_bn_momentum(Net& net, double momentum) {
         if constexpr (requires { layer.momentum = 0; })
             layer.momentum = static_cast<std::remove_cvref_t<decltype(layer.momentum)>>(momentum);
     });
-}
-
-/// Sets every BatchNorm of net to the moving-average rule of `numerics` (its bn_debias part;
-/// the RMSprop part is the optimizer's, see RMSprop(lr, numerics)).
-template <class Net>
-void set_numerics(Net& net, Numerics numerics) {
-    set_bn_debias(net, parts_of(numerics).bn_debias);
 }
 
 }  // namespace layerwise

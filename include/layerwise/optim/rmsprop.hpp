@@ -1,9 +1,9 @@
-// layerwise/optim/rmsprop.hpp — RMSprop (Hinton's lecture 6e), the seed study's optimizer.
+// layerwise/optim/rmsprop.hpp — RMSprop (Hinton's lecture 6e).
 //
 //   a  = rho a + (1 - rho) g^2                      (a starts at 0)
-//   inside  (tf2):       p -= lr g / sqrt(a + eps)      TF's ApplyRMSProp, used by TF2 Keras
-//   outside (keras2.1):  p -= lr g / (sqrt(a) + eps)    Keras 2.1.5
-// Defaults: lr 1e-3, rho 0.9, eps 1e-7.
+//   epsilon_placement inside:   p -= lr g / sqrt(a + eps)      TF's ApplyRMSProp, used by TF2 Keras
+//   epsilon_placement outside:  p -= lr g / (sqrt(a) + eps)    Keras 2.1.5
+// Defaults (TF2 Keras): lr 1e-3, rho 0.9, eps 1e-7, inside.
 #pragma once
 
 #include "elementwise.hpp"
@@ -20,10 +20,11 @@ public:
     T learning_rate = T(1e-3);
     T rho = T(0.9);
     T epsilon = T(1e-7);
-    RMSpropEpsilon epsilon_placement = RMSpropEpsilon::inside;  // the RMSprop part of a Numerics preset
+    RMSpropEpsilon epsilon_placement = RMSpropEpsilon::inside;
 
     RMSprop() = default;
-    explicit RMSprop(T lr, Numerics n = Numerics::tf2) : learning_rate(lr), epsilon_placement(parts_of(n).rmsprop_epsilon) {}
+    explicit RMSprop(T lr, RMSpropEpsilon placement = RMSpropEpsilon::inside)
+        : learning_rate(lr), epsilon_placement(placement) {}
 
     template <class Net>
     void step(Net& net) {
