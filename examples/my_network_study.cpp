@@ -38,10 +38,7 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
     try {
         const data::Split split = data::load_mnist(data_dir);
-        const std::size_t p = std::min(probe, split.train.size());
-        Matrix<float> probe_x = zeros<float>(p, 784);
-        std::copy(split.train.images.data(), split.train.images.data() + p * 784, probe_x.data());
-        const std::vector<int> probe_y(split.train.labels.begin(), split.train.labels.begin() + long(p));
+        const study::ProbeBatch<float> probe_batch(split.train.images, split.train.labels, probe);
         std::filesystem::create_directories(out);
 
         auto net = std::make_unique<MyNet>();
@@ -50,7 +47,7 @@ int main(int argc, char** argv) {
         FitOptions options;
         options.epochs = epochs;
 
-        study::Recorder<MyNet> recorder(*net, probe_x, probe_y, out, live_every);  // records the net at init
+        study::Recorder<MyNet> recorder(*net, probe_batch.x, probe_batch.y, out, live_every);  // records the net at init
         const History history = fit(*net, optimizer, {split.train.images, split.train.labels},
                                     {split.test.images, split.test.labels}, options,
                                     recorder.diagnostics());                        // ... and after every epoch
