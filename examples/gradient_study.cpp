@@ -22,156 +22,34 @@
 #include "seed_settings.hpp"
 
 #include <layerwise/blas_runtime.hpp>
-#include <layerwise/data/mnist.hpp>
-#include <layerwise/init.hpp>
-#include <layerwise/models/seed_select.hpp>
 #include <layerwise/io/atomic_file.hpp>
-#include <layerwise/optim/rmsprop.hpp>
 #include <layerwise/study/grid.hpp>
+#include <layerwise/study/keras_history.hpp>
 #include <layerwise/study/recorder.hpp>
-#include <layerwise/study/run_folder.hpp>
+#include <layerwise/study/runner.hpp>
 #include <layerwise/study/shard.hpp>
-#include <layerwise/summary.hpp>
-#include <layerwise/train/fit.hpp>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include <atomic>
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <iostream>
-#include <map>
 #include <memory>
 #include <mutex>
-#include <numeric>
 #include <optional>
-#include <sstream>
-#include <thread>
-
 
 using namespace layerwise;
 namespace fs = std::filesystem;
 
 struct Options {
-    std::string configs = "bn,plain,skip";
-    std::string depths = "10:40:5";
-    std::string seeds = "1";
-    std::string numerics = "tf2";
+    std::string configs = "bn,plain,skip", depths = "10:40:5", seeds = "1", numerics = "tf2";
     std::string rmsprop_epsilon, bn_debias, bn_momentum, init;  // lists; empty: as the preset / Keras' default
     std::size_t epochs = 20, batch = 128, jobs = 0, threads = 0, grad_every = 0, probe = 1024, train_inference = 10000;
     std::string dataset = "mnist", data, out = "study", shard;  // shard empty: from the launcher, or all
     bool plan = false;
 };
 
-struct Run {
-    seed::Config config;
-    std::size_t depth;
-    std::uint64_t seed;
-    seed::Settings settings;
-    std::string name() const {
-        const std::string label = settings.label();
-        return std::string(seed::config_names[int(config)]) + "-d" + std::to_string(depth) + "-s" + std::to_string(seed) +
-               (label == "tf2" ? "" : "-" + label);
-    }
-};
-
-// The settings axis: every combination of the listed values, each distinct setting once, in order.
-std::vector<seed::Settings> settings_grid(const Options& o) {
-    std::vector<seed::Settings> out;
-    for (const std::string& n : study::split_names(o.numerics))
-        for (const std::string& e : study::split_names(o.rmsprop_epsilon))
-            for (const std::string& d : study::split_names(o.bn_debias))
-                for (const std::string& m : study::split_names(o.bn_momentum))
-                    for (const std::string& i : study::split_names(o.init)) {
-                        const seed::Settings s = seed::make_settings(n, e, d, m, i);
-                        if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
-                    }
-    return out;
-}
-
-std::string keras_history_csv(const History& h) {
-    std::ostringstream out;  // pandas.DataFrame(history.history).to_csv(), as the seed writes it
-    out << ",acc,loss,val_acc,val_loss\n";
-    char line[160];
-    for (std::size_t i = 0; i < h.epochs.size(); ++i) {
-        const EpochRecord& e = h.epochs[i];
-        std::snprintf(line, sizeof line, "%zu,%.9g,%.9g,%.9g,%.9g\n", i, e.accuracy, e.loss, e.val_accuracy, e.val_loss);
-        out << line;
-    }
-    return out.str();
-}
-
-struct Study {
-    Options o;
-    data::Split split;
-    Matrix<float> probe_x;
-    std::vector<int> probe_y;
-    std::mutex print;
-
-    // Trains one run into dir; returns the seconds of its phases (fit's, the recorder's, files).
-    template <class Net>
-    PhaseTimes train(const Run& run, const fs::path& dir) {
-        auto net = std::make_unique<Net>();
-        init(*net, run.seed, run.settings.init);
-        run.settings.apply(*net);
-        RMSprop<float> optimizer;
-        run.settings.apply(optimizer);
-        study::Recorder<Net> recorder(*net, probe_x, probe_y, dir, o.grad_every);
-
-        FitOptions fo;
-        fo.epochs = o.epochs;
-        fo.batch_size = o.batch;
-        fo.seed = run.seed;
-        fo.verbosity = Verbosity::quiet;
-        FitDiagnostics diagnostics;
-        diagnostics.inference_train_samples = std::min(o.train_inference, split.train.size());
-        diagnostics.on_epoch_end = [&](const EpochRecord& r) {
-            std::lock_guard lock(print);
-            std::printf("  %-28s epoch %zu/%zu  loss %.4f  accuracy %.4f  train_inference %.4f  val_accuracy %.4f  (%.1f s)\n",
-                        run.name().c_str(), r.epoch, o.epochs, r.loss, r.accuracy, r.train_accuracy_inference,
-                        r.val_accuracy, r.seconds);
-            std::fflush(stdout);
-        };
-        const History h = fit(*net, optimizer, {split.train.images, split.train.labels},
-                              {split.test.images, split.test.labels}, fo, recorder.diagnostics(diagnostics));
-        recorder.write();
-        PhaseTimes times = h.times;
-        times += recorder.times();
-        auto timed = times.measure("files");
-        io::write_file_atomically(dir / "history.csv", h.csv());
-        io::write_file_atomically(dir / "keras_history.csv", keras_history_csv(h));
-        const seed::Settings& st = run.settings;
-        nlohmann::ordered_json meta = {
-            {"config", seed::config_names[int(run.config)]},
-            {"depth", run.depth},
-            {"seed", run.seed},
-            {"setting", st.label()},
-            {"numerics", st.preset()},
-            {"rmsprop_epsilon", to_string(st.numerics.rmsprop_epsilon)},
-            {"bn_debias", st.numerics.bn_debias},
-            {"bn_momentum", st.bn_momentum},
-            {"init", to_string(st.init)},
-            {"train_inference", diagnostics.inference_train_samples},
-            {"epochs", o.epochs},
-            {"batch", o.batch},
-            {"dataset", o.dataset},
-            {"parameters", Net::parameter_count},
-            {"diverged", nullptr}};
-        if (h.divergence) meta["diverged"] = {{"epoch", h.divergence->epoch}, {"step", h.divergence->step}};
-        nlohmann::ordered_json seconds;
-        for (const auto& [phase, secs] : times.phases()) seconds[phase] = secs;
-        meta["seconds"] = seconds;  // by phase, the files up to here included
-        io::write_file_atomically(dir / "run.json", meta.dump() + "\n");  // written last: marks the run finished
-        return times;
-    }
-};
-
-int main(int argc, char** argv) {
-    use_fast_blas_kernel(argv);  // re-executes with a fast OPENBLAS_CORETYPE if OpenBLAS chose a generic kernel
-    Options o;
-    CLI::App app{"The seed's gradient study: configs x depths x seeds on MNIST, with per-layer gradient statistics"};
+void add_options(CLI::App& app, Options& o) {
     app.add_option("--configs", o.configs, "comma-separated: bn, plain, skip");
     app.add_option("--depths", o.depths, "first:last:step or a list (compiled in: " + seed::available_depths() + ")");
     app.add_option("--seeds", o.seeds, "a list (1,2,3) or a range (1:5)");
@@ -203,136 +81,117 @@ int main(int argc, char** argv) {
                    "i/n: run only the i-th of n slices of the grid (1-based). Default: the slice of a Slurm array "
                    "task, an srun task or an mpirun rank, else the whole grid");
     app.add_flag("--plan", o.plan, "print every shard's runs and estimated cost, and run nothing");
-    CLI11_PARSE(app, argc, argv);
+}
 
+// The grid, from the command line's lists.
+std::vector<seed::Run> grid(const Options& o) {
+    const std::vector<std::size_t> depths = study::parse_numbers(o.depths, "--depths"),
+                                   seeds = study::parse_numbers(o.seeds, "--seeds");
+    for (std::size_t d : depths) seed::check_depth(d, "--depths:");
+    return seed::run_grid(seed::settings_grid(o.numerics, o.rmsprop_epsilon, o.bn_debias, o.bn_momentum, o.init),
+                          study::split_names(o.configs), depths, seeds);
+}
+
+// run.json: what the run was, whether it diverged, and its seconds by phase. Written last: it
+// marks the run finished.
+std::string run_json(const Options& o, const seed::Run& run, std::size_t parameters, std::size_t train_inference,
+                     const History& h, const PhaseTimes& times) {
+    const seed::Settings& st = run.settings;
+    nlohmann::ordered_json meta = {
+        {"config", seed::config_names[int(run.config)]}, {"depth", run.depth}, {"seed", run.seed},
+        {"setting", st.label()}, {"numerics", st.preset()}, {"rmsprop_epsilon", to_string(st.numerics.rmsprop_epsilon)},
+        {"bn_debias", st.numerics.bn_debias}, {"bn_momentum", st.bn_momentum}, {"init", to_string(st.init)},
+        {"train_inference", train_inference}, {"epochs", o.epochs}, {"batch", o.batch}, {"dataset", o.dataset},
+        {"parameters", parameters}, {"diverged", nullptr}};
+    if (h.divergence) meta["diverged"] = {{"epoch", h.divergence->epoch}, {"step", h.divergence->step}};
+    nlohmann::ordered_json seconds;
+    for (const auto& [phase, secs] : times.phases()) seconds[phase] = secs;
+    meta["seconds"] = seconds;
+    return meta.dump() + "\n";
+}
+
+// Trains one run into dir with its recorder; returns the seconds of its phases.
+PhaseTimes train(const Options& o, const seed::Run& run, const data::Split& split,
+                 const study::ProbeBatch<float>& probe, std::mutex& print, const fs::path& dir) {
+    PhaseTimes times;
+    seed::with_seed_network(run.config, run.depth, [&]<class Net>() {
+        auto net = std::make_unique<Net>();
+        init(*net, run.seed, run.settings.init);
+        run.settings.apply(*net);
+        RMSprop<float> optimizer;
+        run.settings.apply(optimizer);
+        study::Recorder<Net> recorder(*net, probe.x, probe.y, dir, o.grad_every);
+        FitDiagnostics diagnostics;
+        diagnostics.inference_train_samples = std::min(o.train_inference, split.train.size());
+        diagnostics.on_epoch_end = [&](const EpochRecord& r) {
+            std::lock_guard lock(print);
+            std::fputs(study::epoch_summary(run.name(), r, o.epochs).c_str(), stdout);
+            std::fflush(stdout);
+        };
+        const FitOptions fo{.epochs = o.epochs, .batch_size = o.batch, .seed = run.seed, .verbosity = Verbosity::quiet};
+        const History h = fit(*net, optimizer, {split.train.images, split.train.labels},
+                              {split.test.images, split.test.labels}, fo, recorder.diagnostics(diagnostics));
+        recorder.write();
+        times = h.times;
+        times += recorder.times();
+        auto timed = times.measure("files");
+        io::write_file_atomically(dir / "history.csv", h.csv());
+        io::write_file_atomically(dir / "keras_history.csv", study::keras_history_csv(h));
+        io::write_file_atomically(
+            dir / "run.json", run_json(o, run, Net::parameter_count, diagnostics.inference_train_samples, h, times));
+    });
+    return times;
+}
+
+int main(int argc, char** argv) {
+    use_fast_blas_kernel(argv);  // re-executes with a fast OPENBLAS_CORETYPE if OpenBLAS chose a generic kernel
+    Options o;
+    CLI::App app{"The seed's gradient study: configs x depths x seeds on MNIST, with per-layer gradient statistics"};
+    add_options(app, o);
+    CLI11_PARSE(app, argc, argv);
+    const char* me = "gradient_study";
     try {
-        if (o.jobs > 1 && o.threads > 1)
-            throw std::invalid_argument("--threads " + std::to_string(o.threads) + " with --jobs " +
-                                        std::to_string(o.jobs) +
-                                        ": parallel runs get one thread each (layerwise's thread pool serves one run "
-                                        "at a time); use --jobs 1 --threads N, or --jobs N");
-        const std::vector<std::size_t> depths = study::parse_numbers(o.depths, "--depths"),
-                                       seeds = study::parse_numbers(o.seeds, "--seeds");
-        for (std::size_t d : depths) seed::check_depth(d, "--depths:");
-        std::vector<Run> runs;
-        for (const seed::Settings& st : settings_grid(o))
-            for (const std::string& c : study::split_names(o.configs))
-                for (std::size_t d : depths)
-                    for (std::size_t s : seeds) {
-                        Run run{seed::parse_config(c), d, s, st};
-                        if (run.config == seed::Config::plain) {  // no BatchNorm: its settings do not apply
-                            run.settings.numerics.bn_debias = false;
-                            run.settings.bn_momentum = 0.99;
-                        }
-                        if (std::none_of(runs.begin(), runs.end(), [&](const Run& r) { return r.name() == run.name(); }))
-                            runs.push_back(run);
-                    }
+        study::check_parallelism(o.jobs, o.threads);
+        const std::vector<seed::Run> runs = grid(o);
+        std::vector<std::string> names;
+        for (const seed::Run& r : runs) names.push_back(r.name());
         const study::Shard shard =
             study::choose_shard(o.shard.empty() ? std::nullopt : std::optional(o.shard), study::process_environment());
-        // Cost of a run: trainable parameters x epochs (a step's work is proportional to the
-        // parameters, and every run sees the same samples per epoch).
-        std::map<std::pair<int, std::size_t>, double> trainable;
-        std::vector<double> costs;
-        for (const Run& r : runs) {
-            const auto found = trainable.try_emplace({int(r.config), r.depth}, 0.0);  // no structured binding:
-            double& params = found.first->second;  // clang 14 cannot capture one in a lambda
-            if (found.second)
-                seed::with_seed_network(r.config, r.depth, [&]<class Net>() {
-                    params = double(count_parameters(*std::make_unique<Net>()).trainable);
-                });
-            costs.push_back(params * double(o.epochs));
-        }
-        const std::vector<std::size_t> plan = study::plan_shards(costs, shard.count);
+        const std::vector<double> cost = seed::run_costs(runs, o.epochs);
+        const std::vector<std::size_t> plan = study::plan_shards(cost, shard.count);
         if (o.plan) {
-            std::vector<double> load(shard.count, 0.0);
-            for (std::size_t k = 0; k < runs.size(); ++k) load[plan[k]] += costs[k];
-            const double mean = std::accumulate(load.begin(), load.end(), 0.0) / double(shard.count);
-            std::printf("gradient_study: plan of %zu runs in %zu shards (cost: trainable parameters x epochs)\n",
-                        runs.size(), shard.count);
-            for (std::size_t s = 0; s < shard.count; ++s) {
-                std::printf("shard %zu/%zu: cost %.3g (%.2f x the mean):", s + 1, shard.count, load[s], load[s] / mean);
-                for (std::size_t k = 0; k < runs.size(); ++k)
-                    if (plan[k] == s) std::printf(" %s", runs[k].name().c_str());
-                std::printf("\n");
-            }
+            std::printf("%s: plan of %zu runs in %zu shards (cost: trainable parameters x epochs)\n%s", me, runs.size(),
+                        shard.count, study::plan_table(plan, cost, names, shard.count).c_str());
             return 0;
         }
-        std::vector<std::size_t> mine;  // this shard's runs (indices into runs), the costliest first, so that
-        for (std::size_t k = 0; k < runs.size(); ++k)  // --jobs does not end on one long run while the others idle
-            if (plan[k] == shard.index) mine.push_back(k);
-        std::stable_sort(mine.begin(), mine.end(), [&](std::size_t a, std::size_t b) { return costs[a] > costs[b]; });
+        const std::vector<std::size_t> mine = study::runs_of_shard(plan, cost, shard.index);
         const fs::path out = o.out;
         seed::check_output_folder(out, {});
-        std::vector<Run> todo;
-        for (std::size_t k : mine)
-            if (!study::RunFolder(out, runs[k].name()).done()) todo.push_back(runs[k]);
-        std::printf("gradient_study: %zu runs in the grid, %zu in shard %zu/%zu, %zu already done, %zu to run -> %s\n",
-                    runs.size(), mine.size(), shard.index + 1, shard.count, mine.size() - todo.size(), todo.size(),
-                    out.c_str());
-        std::printf("gradient_study: shard from %s\n", shard.source.c_str());
+        const std::vector<std::size_t> todo = study::not_done(out, names, mine);
+        std::fputs(study::share_summary(me, runs.size(), mine.size(), todo.size(), shard, out).c_str(), stdout);
         std::fflush(stdout);
         if (todo.empty()) return 0;
 
-        Study study{o, seed::load_dataset(o.dataset, o.data), {}, {}, {}};
-        const std::size_t p = std::min(o.probe, study.split.train.size());
-        study.probe_x = zeros<float>(p, 784);
-        std::copy(study.split.train.images.data(), study.split.train.images.data() + p * 784, study.probe_x.data());
-        study.probe_y.assign(study.split.train.labels.begin(), study.split.train.labels.begin() + long(p));
-        // One thread per run unless --threads says otherwise, so that a run's numbers are the same
-        // bits however the study is launched (--jobs, shards, a cluster): they are reproducible per
-        // thread count, and OpenBLAS's own threads change them too, so BLAS stays on one.
-        const std::size_t jobs = std::min(o.jobs > 0 ? o.jobs : shard.count > 1 ? 1 : available_cores(), todo.size()),
-                          threads_per_run = std::max<std::size_t>(o.threads, 1);
-        set_threads(threads_per_run);  // (and BLAS on one thread)
-        std::printf("gradient_study: %zu run%s at a time, %zu layerwise thread%s and %d BLAS thread%s each (%zu cores "
-                    "available)\n", jobs, jobs == 1 ? "" : "s", threads_per_run, threads_per_run == 1 ? "" : "s",
-                    blas_threads(), blas_threads() == 1 ? "" : "s", available_cores());
+        const data::Split split = seed::load_dataset(o.dataset, o.data);
+        const study::ProbeBatch<float> probe(split.train.images, split.train.labels, o.probe);
+        const std::size_t jobs = study::parallel_runs(o.jobs, shard, todo.size()),
+                          threads = study::threads_per_run(o.threads);
+        set_threads(threads);  // (and BLAS on one thread)
+        std::fputs(study::parallelism_summary(me, jobs, threads).c_str(), stdout);
         std::fflush(stdout);
-
-        std::atomic<std::size_t> next{0}, finished{0};
-        std::atomic<bool> failed{false};
-        PhaseTimes all_times;  // summed over the runs (under study.print)
-        const auto t0 = std::chrono::steady_clock::now();
-        auto worker = [&] {
-            for (std::size_t k; (k = next++) < todo.size() && !failed;) {
-                const Run& run = todo[k];
-                study::RunFolder folder(out, run.name());  // shards may share out: the run is ours alone
-                const fs::path tmp = folder.begin();
-                const auto start = std::chrono::steady_clock::now();
-                PhaseTimes times;
-                try {
-                    seed::with_seed_network(run.config, run.depth, [&]<class Net>() { times = study.train<Net>(run, tmp); });
-                    folder.commit();
-                } catch (const std::exception& e) {
-                    std::lock_guard lock(study.print);
-                    std::fprintf(stderr, "gradient_study: run %s failed: %s\n", run.name().c_str(), e.what());
-                    failed = true;
-                    return;
-                }
-                const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-                std::lock_guard lock(study.print);
-                times.add("other", secs - times.total());  // building and initialising the network, committing
-                all_times += times;
-                std::printf("[%zu/%zu] %s done in %.1f s -> %s\n", ++finished, todo.size(), run.name().c_str(), secs,
-                            folder.final_path().c_str());
-                std::fflush(stdout);
-            }
-        };
-        std::vector<std::thread> pool;
-        for (std::size_t j = 0; j < jobs; ++j) pool.emplace_back(worker);
-        for (auto& t : pool) t.join();
-        if (failed) return 1;
-        const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        std::printf("gradient_study: where the time went, summed over the runs (%zu at a time, %zu thread%s each):\n",
-                    jobs, threads_per_run, threads_per_run == 1 ? "" : "s");
-        for (const auto& [phase, secs] : all_times.phases())
-            std::printf("  phase %-16s %9.1f s  %5.1f%%\n", phase.c_str(), secs, 100 * secs / all_times.total());
-        std::printf("gradient_study: run_seconds=%.1f wall_seconds=%.1f jobs=%zu threads_per_run=%zu\n",
-                    all_times.total(), wall, jobs, threads_per_run);
-        std::printf("gradient_study: %zu runs in %.1f s. Figures and report: scripts/study_report.py %s\n", todo.size(),
-                    wall, out.c_str());
+        std::mutex print;
+        std::vector<study::Job> work;
+        for (std::size_t k : todo)
+            work.push_back({names[k], [&, &run = runs[k]](const fs::path& dir) {
+                                return train(o, run, split, probe, print, dir);
+                            }});
+        const study::RunsDone done = study::run_jobs(me, out, work, jobs, print);
+        if (done.failed) return 1;
+        std::printf("%s%s: %zu runs in %.1f s. Figures and report: scripts/study_report.py %s\n",
+                    study::time_summary(me, done, jobs, threads).c_str(), me, todo.size(), done.wall_seconds,
+                    out.c_str());
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "gradient_study: %s\n", e.what());
+        std::fprintf(stderr, "%s: %s\n", me, e.what());
         return 2;
     }
     return 0;

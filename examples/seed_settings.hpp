@@ -9,19 +9,26 @@
 //
 // A setting's label names what differs from TF2 Keras' defaults, joined by '+': "tf2" for
 // none, "keras2.1" for both numerics parts, else e.g. "eps_outside", "debias", "bnmom0.9",
-// "he_uniform", "keras2.1+he_normal". A run folder is named after the config, depth and seed,
-// plus "-<label>" unless the label is "tf2".
+// "he_uniform", "keras2.1+he_normal". A run (Run: config, depth, seed, settings) is named after
+// the config, depth and seed, plus "-<label>" unless the label is "tf2"; settings_grid and
+// run_grid make gradient_study's grid from its command line's lists, run_costs its cost model.
 #pragma once
 
 #include <layerwise/init.hpp>
+#include <layerwise/models/seed_select.hpp>
 #include <layerwise/optim/keras_presets.hpp>
 #include <layerwise/optim/numerics.hpp>
 #include <layerwise/optim/rmsprop.hpp>
+#include <layerwise/study/grid.hpp>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace layerwise::seed {
 
@@ -99,6 +106,76 @@ inline Settings make_settings(const std::string& numerics, const std::string& rm
     if (!bn_momentum.empty()) s.bn_momentum = parse_momentum(bn_momentum, "--bn-momentum");
     if (!init.empty()) s.init = parse_kernel_init(init);
     return s;
+}
+
+/// Every combination of the listed values ("a,b" each; "" for the default), each distinct
+/// setting once, in order: the settings axis of gradient_study's grid.
+inline std::vector<Settings> settings_grid(const std::string& numerics, const std::string& rmsprop_epsilon,
+                                           const std::string& bn_debias, const std::string& bn_momentum,
+                                           const std::string& init) {
+    std::vector<Settings> out;
+    for (const std::string& n : study::split_names(numerics))
+        for (const std::string& e : study::split_names(rmsprop_epsilon))
+            for (const std::string& d : study::split_names(bn_debias))
+                for (const std::string& m : study::split_names(bn_momentum))
+                    for (const std::string& i : study::split_names(init)) {
+                        const Settings s = make_settings(n, e, d, m, i);
+                        if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+                    }
+    return out;
+}
+
+/// One run of the study: a network, a seed and its settings.
+struct Run {
+    Config config;
+    std::size_t depth;
+    std::uint64_t seed;
+    Settings settings;
+    /// Its folder's name: "<config>-d<depth>-s<seed>", plus "-<label>" unless the label is "tf2".
+    std::string name() const {
+        const std::string label = settings.label();
+        return std::string(config_names[int(config)]) + "-d" + std::to_string(depth) + "-s" + std::to_string(seed) +
+               (label == "tf2" ? "" : "-" + label);
+    }
+};
+
+/// The run, with the settings that do not apply to its network at their defaults (a network
+/// without BatchNorm: BatchNorm's), so that it has the same name as the run without them.
+inline Run make_run(Config config, std::size_t depth, std::uint64_t seed, Settings settings) {
+    if (config == Config::plain) {
+        settings.numerics.bn_debias = false;
+        settings.bn_momentum = 0.99;
+    }
+    return {config, depth, seed, settings};
+}
+
+/// The grid: settings x configs x depths x seeds, in that order, each run once (make_run:
+/// a setting that does not apply to a network names the same run as the default).
+inline std::vector<Run> run_grid(const std::vector<Settings>& settings, const std::vector<std::string>& configs,
+                                 const std::vector<std::size_t>& depth_list, const std::vector<std::size_t>& seed_list) {
+    std::vector<Run> runs;
+    for (const Settings& st : settings)
+        for (const std::string& c : configs)
+            for (std::size_t d : depth_list)
+                for (std::size_t s : seed_list) {
+                    const Run run = make_run(parse_config(c), d, s, st);
+                    if (std::none_of(runs.begin(), runs.end(), [&](const Run& r) { return r.name() == run.name(); }))
+                        runs.push_back(run);
+                }
+    return runs;
+}
+
+/// Each run's estimated cost, for the shard plan: trainable parameters x epochs (a step's work
+/// is proportional to the parameters, and every run sees the same samples per epoch).
+inline std::vector<double> run_costs(const std::vector<Run>& runs, std::size_t epochs) {
+    std::map<std::pair<Config, std::size_t>, double> trainable;  // a network is built once per (config, depth)
+    std::vector<double> out;
+    for (const Run& r : runs) {
+        const auto [it, fresh] = trainable.try_emplace({r.config, r.depth}, 0.0);
+        if (fresh) it->second = double(trainable_parameters(r.config, r.depth));
+        out.push_back(it->second * double(epochs));
+    }
+    return out;
 }
 
 }  // namespace layerwise::seed

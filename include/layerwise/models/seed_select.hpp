@@ -3,13 +3,16 @@
 // The network is a type, so a program that takes --config and --depth on its command
 // line compiles every choice in and picks one: with_seed_network(config, depth, f) calls
 // f.template operator()<Net>() with Net = seed::Network<config, depth>. Depths 10, 15, ...,
-// 50 are compiled in; any other is an error that lists them.
+// 50 are compiled in; any other is an error that lists them. trainable_parameters(config,
+// depth) counts a choice's parameters (a study's cost model).
 #pragma once
 
+#include "../summary.hpp"
 #include "seed_mlp.hpp"
 
 #include <algorithm>
 #include <iterator>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -53,6 +56,13 @@ void with_seed_network(Config config, std::size_t depth, F&& f) {
         case Config::plain: return with_depth<Config::plain>(depth, f);
         case Config::skip: return with_depth<Config::skip>(depth, f);
     }
+}
+
+/// The trainable parameters of network (config, depth), counted on one built for the purpose.
+inline std::size_t trainable_parameters(Config config, std::size_t depth) {
+    std::size_t n = 0;
+    with_seed_network(config, depth, [&]<class Net>() { n = count_parameters(*std::make_unique<Net>()).trainable; });
+    return n;
 }
 
 }  // namespace layerwise::seed

@@ -4,14 +4,16 @@
 // file is written, so a folder OUT/<name> is always a finished run, a rerun skips it, and a
 // killed run leaves only its temporary, which the next attempt at that run deletes. Several
 // shards may share OUT on a shared file system: a run belongs to one shard, and the
-// temporary's name says which host and process built it.
+// temporary's name says which host and process built it. not_done says which runs are left.
 #pragma once
 
 #include <unistd.h>  // gethostname, getpid
 
 #include <filesystem>
+#include <span>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace layerwise::study {
 
@@ -55,5 +57,14 @@ private:
     std::string name_;
     std::filesystem::path tmp_;
 };
+
+/// Of the runs `which` (indices into names), those not done in out, in the same order.
+inline std::vector<std::size_t> not_done(const std::filesystem::path& out, std::span<const std::string> names,
+                                         std::span<const std::size_t> which) {
+    std::vector<std::size_t> todo;
+    for (std::size_t k : which)
+        if (!RunFolder(out, names[k]).done()) todo.push_back(k);
+    return todo;
+}
 
 }  // namespace layerwise::study

@@ -9,11 +9,13 @@
 //   - plan_shards assigns runs to shards from their estimated costs alone (longest first,
 //     each to the least loaded shard), so every copy computes the same plan on its own, and
 //     the largest shard costs close to the mean: a 40-layer run costs four 10-layer runs,
-//     which slicing by k % n ignores.
+//     which slicing by k % n ignores;
+//   - runs_of_shard gives one shard's runs, the costliest first, and plan_table the plan as text.
 #pragma once
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <cstddef>
 #include <cstdlib>
 #include <functional>
@@ -156,6 +158,38 @@ inline std::vector<std::size_t> plan_shards(std::span<const double> costs, std::
         load[s] += costs[item];
     }
     return shard;
+}
+
+/// The runs of shard `s` under `plan` (indices into it), the costliest first (equal costs: in
+/// grid order), so that runs started several at a time do not end on one long run while the
+/// others idle.
+inline std::vector<std::size_t> runs_of_shard(std::span<const std::size_t> plan, std::span<const double> costs,
+                                              std::size_t s) {
+    std::vector<std::size_t> mine;
+    for (std::size_t k = 0; k < plan.size(); ++k)
+        if (plan[k] == s) mine.push_back(k);
+    std::stable_sort(mine.begin(), mine.end(), [&](std::size_t a, std::size_t b) { return costs[a] > costs[b]; });
+    return mine;
+}
+
+/// The plan as text, a line per shard: its cost, that cost over the mean, and its runs'
+/// names in grid order:  "shard 2/8: cost 1.23e+07 (1.01 x the mean): bn-d40-s1 plain-d10-s2".
+inline std::string plan_table(std::span<const std::size_t> plan, std::span<const double> costs,
+                              std::span<const std::string> names, std::size_t count) {
+    std::vector<double> load(count, 0.0);
+    for (std::size_t k = 0; k < plan.size(); ++k) load[plan[k]] += costs[k];
+    const double mean = std::accumulate(load.begin(), load.end(), 0.0) / double(count);
+    std::string out;
+    char line[128];
+    for (std::size_t s = 0; s < count; ++s) {
+        std::snprintf(line, sizeof line, "shard %zu/%zu: cost %.3g (%.2f x the mean):", s + 1, count, load[s],
+                      load[s] / mean);
+        out += line;
+        for (std::size_t k = 0; k < plan.size(); ++k)
+            if (plan[k] == s) out += " " + names[k];
+        out += "\n";
+    }
+    return out;
 }
 
 }  // namespace layerwise::study
