@@ -163,3 +163,19 @@ TEST_CASE("the plan balances a grid that slicing by k % n (what --shard did befo
     CHECK(*std::max_element(planned.begin(), planned.end()) == 8);  // 1.07 x the mean, and 8 is optimal
     CHECK(*std::max_element(planned.begin(), planned.end()) <= 1.15 * mean);
 }
+
+TEST_CASE("a shard's runs come costliest first (ties in grid order), and the plan prints as one line per shard") {
+    const std::vector<double> costs = {1, 4, 2, 4, 3};
+    const std::vector<std::size_t> plan = study::plan_shards(costs, 2);  // 4, 4 -> 0, 1; 3 -> 0; 2 -> 1; 1 -> 0 or 1
+    CHECK(plan == std::vector<std::size_t>{1, 0, 1, 1, 0});
+    CHECK(study::runs_of_shard(plan, costs, 0) == std::vector<std::size_t>{1, 4});
+    CHECK(study::runs_of_shard(plan, costs, 1) == std::vector<std::size_t>{3, 2, 0});
+    const std::vector<std::string> names = {"a", "b", "c", "d", "e"};
+    CHECK(study::plan_table(plan, costs, names, 2) ==
+          "shard 1/2: cost 7 (1.00 x the mean): b e\n"
+          "shard 2/2: cost 7 (1.00 x the mean): a c d\n");
+    CHECK(study::plan_table(study::plan_shards(costs, 3), costs, names, 3) ==
+          "shard 1/3: cost 5 (1.07 x the mean): a b\n"
+          "shard 2/3: cost 4 (0.86 x the mean): d\n"
+          "shard 3/3: cost 5 (1.07 x the mean): c e\n");
+}
