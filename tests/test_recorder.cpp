@@ -14,6 +14,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 using namespace layerwise;
@@ -197,8 +198,14 @@ struct Reference {
         cross_entropy(z_i, loss_inference, accuracy_inference, nullptr);
     }
 
-    // The expected rows of one probe record: tensor, layer index, kind, values.
-    std::vector<std::tuple<std::string, std::size_t, std::string, const Tensor*>> rows() const {
+    // The expected rows of one probe record.
+    struct Row {
+        std::string tensor;
+        std::size_t layer;
+        std::string kind;
+        const Tensor* values;
+    };
+    std::vector<Row> rows() const {
         return {{"dense", 0, "activation", &h},
                 {"dense", 0, "input_gradient", &dx},
                 {"batch_normalization", 1, "activation", &bn},
@@ -239,16 +246,17 @@ void check_probe_rows(const Rows& rows, std::size_t epoch, const Reference& ref)
     const auto expected = ref.rows();
     REQUIRE(mine.size() == expected.size());
     double largest = 0;  // the largest l2 in the record
-    for (const auto& e : expected) largest = std::max(largest, std::get<3>(e)->l2());
+    for (const auto& e : expected) largest = std::max(largest, e.values->l2());
     for (std::size_t k = 0; k < mine.size(); ++k) {
-        const auto& [tensor, layer, kind, values] = expected[k];
+        const Reference::Row& e = expected[k];
+        const Tensor* values = e.values;
         CAPTURE(epoch);
-        CAPTURE(tensor);
-        CAPTURE(kind);
+        CAPTURE(e.tensor);
+        CAPTURE(e.kind);
         CHECK(mine[k][step_c] == "0");
-        CHECK(mine[k][tensor_c] == tensor);
-        CHECK(num(mine[k][layer_c]) == double(layer));
-        CHECK(mine[k][kind_c] == kind);
+        CHECK(mine[k][tensor_c] == e.tensor);
+        CHECK(num(mine[k][layer_c]) == double(e.layer));
+        CHECK(mine[k][kind_c] == e.kind);
         CHECK(num(mine[k][n_c]) == double(values->v.size()));
         const double n = double(values->v.size()), scale = values->l2() + 1e-3 * largest;
         CHECK_MESSAGE(near<T>(num(mine[k][l2_c]), values->l2(), scale), mine[k][l2_c] << " vs " << values->l2());
@@ -285,12 +293,12 @@ std::vector<Event> decode_events(const fs::path& dir) {
     REQUIRE_MESSAGE(!file.empty(), "no event file in " << dir);
     const fs::path script = fs::path(__FILE__).parent_path() / "decode_tfevents.py";
     REQUIRE_MESSAGE(fs::exists(script), script << " is missing");
-    const auto [status, output] =
+    const layerwise::testing::CommandResult decoded =
         layerwise::testing::run_command("/usr/bin/python3 '" + script.string() + "' '" + file.string() + "' 2>&1");
-    INFO(output);
-    REQUIRE(status == 0);
+    INFO(decoded.output);
+    REQUIRE(decoded.status == 0);
     std::vector<Event> events;
-    std::istringstream lines(output);
+    std::istringstream lines(decoded.output);
     for (std::string line; std::getline(lines, line);)
         if (line.starts_with("{\"step\": ")) events.push_back({line});
     return events;
@@ -447,13 +455,13 @@ TEST_CASE("live rows come from the training batch: a fused BatchNorm+ReLU forms 
         {"dense_1/bias", "bias", 2}};
     REQUIRE(live.size() == when.size() * expected.size());
     for (std::size_t k = 0; k < live.size(); ++k) {
-        const auto& [tensor, kind, n] = expected[k % expected.size()];
+        const auto& e = expected[k % expected.size()];
         CAPTURE(k);
         CHECK(live[k][epoch_c] == when[k / expected.size()].first);
         CHECK(live[k][step_c] == when[k / expected.size()].second);
-        CHECK(live[k][tensor_c] == tensor);
-        CHECK(live[k][kind_c] == kind);
-        CHECK(num(live[k][n_c]) == n);
+        CHECK(live[k][tensor_c] == std::get<0>(e));
+        CHECK(live[k][kind_c] == std::get<1>(e));
+        CHECK(num(live[k][n_c]) == std::get<2>(e));
         CHECK(num(live[k][l2_c]) > 0);
     }
 }
