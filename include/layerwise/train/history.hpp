@@ -33,7 +33,7 @@ struct EpochRecord {
                                             // (accuracies: NaN for a loss without one, as regression's)
     double seconds = 0;                     // wall time of the epoch, validation included
     /// On a fixed subset of the training set, BatchNorm in inference mode, after the epoch
-    /// (FitOptions::inference_train_samples; NaN when not measured). Against `accuracy`
+    /// (FitDiagnostics::inference_train_samples; NaN when not measured). Against `accuracy`
     /// (train mode, while the weights move) it tells a training failure from an inference one.
     double train_loss_inference = std::numeric_limits<double>::quiet_NaN();
     double train_accuracy_inference = std::numeric_limits<double>::quiet_NaN();
@@ -53,7 +53,7 @@ struct History {
 
     /// CSV with columns epoch,loss,accuracy,val_loss,val_accuracy,seconds,status,
     /// train_loss_inference,train_accuracy_inference. A number that was not measured (NaN:
-    /// the last two without FitOptions::inference_train_samples, the accuracies of a
+    /// the last two without FitDiagnostics::inference_train_samples, the accuracies of a
     /// regression) is an empty field. A run that diverged ends with a row for that epoch
     /// whose numbers are empty (missing, not NaN) and whose status says where it stopped.
     std::string csv() const {
