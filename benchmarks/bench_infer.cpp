@@ -8,7 +8,7 @@
 // sets, since a call reads every weight once. The calls run in blocks; the median block
 // gives the per-call time. Prints what it measured, the BLAS kernel, and last us_per_call=N.
 #include <layerwise/blas_runtime.hpp>
-#include <layerwise/compose/freeze.hpp>
+#include <layerwise/deploy/freeze.hpp>
 #include <layerwise/init.hpp>
 #include <layerwise/models/seed_select.hpp>
 #include <layerwise/pack.hpp>

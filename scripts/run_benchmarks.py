@@ -7,7 +7,7 @@ Training throughput of the seed's 25-layer BatchNorm MLP (batch 128, float, RMSp
 layerwise (bench_train) and PyTorch (benchmarks/torch_reference.py), alternating A B A B
 over several rounds on 1 and 2 threads, medians and per-round ratios; the GEMM-only
 ceiling; small-batch training (16, 32, 64); inference latency at batch 1 and 4
-(bench_infer, folded and unfolded, against PyTorch eager and TorchScript); the study on a
+(bench_infer, frozen and as trained, against PyTorch eager and TorchScript); the study on a
 small grid, phase by phase, against its training steps alone and two at a time; peak memory
 of the 50-layer network; compile times. Nothing here is typed by hand: every number in
 RESULTS.md comes from this run.
@@ -250,9 +250,9 @@ def main():
                  f"| {m['GEMM only']:.0f} | {per_round(res, 'layerwise', 'GEMM only'):.0%} |")
     L += [""]
     L += ["## Inference latency (1 thread)", "",
-          "One call of the seed's 25-layer BatchNorm MLP in inference mode: layerwise's net.forward on the caller's "
-          "memory (bench_infer), with BatchNorm folded into the Dense before it (the default) and unfolded "
-          "(NoFusion); PyTorch in eval mode under torch.no_grad(), eager and TorchScript traced and frozen. "
+          "One call of the seed's 25-layer BatchNorm MLP in inference mode: layerwise's forward on the caller's "
+          "memory (bench_infer), of freeze(net) (each BatchNorm folded into the Dense before it; the default) and of "
+          "the network as trained (unfolded); PyTorch in eval mode under torch.no_grad(), eager and TorchScript traced and frozen. "
           f"Microseconds per call, median over {a.small_rounds} rounds (each the median of 11 blocks of calls); "
           "ratios are medians of per-round ratios. The floor is bench_infer's time to read every parameter once.", "",
           "| batch | layerwise | unfolded | PyTorch eager | PyTorch TorchScript | eager / layerwise | TorchScript / layerwise | read all weights |",

@@ -1,5 +1,5 @@
 // Fused pairs (compose/fusion.hpp, batch_norm_relu.hpp), the unfused twin (compose/unfused.hpp)
-// and freezing for inference (compose/freeze.hpp). Fusion is decided by the type: the fused
+// and freezing for inference (deploy/freeze.hpp). Fusion is decided by the type: the fused
 // network computes its unfused twin's numbers bit for bit, a user's own pair can opt in, and
 // every layer's output() is the one its own last forward formed. Freezing folds each
 // BatchNorm into the Dense before it once, into a network of its own type.

@@ -25,9 +25,9 @@ TEST_CASE("init is Keras' default: glorot-uniform kernels, zero biases, unit gam
     CHECK(std::abs(mean) < 0.02);
     CHECK(sq / double(k.size()) == doctest::Approx(limit * limit / 3).epsilon(0.05));  // variance of U(-a, a)
     for (float b : net.layer<0>().b) CHECK(b == 0.0f);
-    for (float g : net.layer<1>().gamma) CHECK(g == 1.0f);
-    for (float v : net.layer<1>().moving_variance) CHECK(v == 1.0f);
-    for (float m : net.layer<1>().moving_mean) CHECK(m == 0.0f);
+    for (float g : net.layer_as_declared<1>().gamma) CHECK(g == 1.0f);
+    for (float v : net.layer_as_declared<1>().moving_variance) CHECK(v == 1.0f);
+    for (float m : net.layer_as_declared<1>().moving_mean) CHECK(m == 0.0f);
 }
 
 TEST_CASE("init is deterministic for a seed and differs between seeds") {
@@ -35,8 +35,8 @@ TEST_CASE("init is deterministic for a seed and differs between seeds") {
     init(a, 7);
     init(b, 7);
     init(c, 8);
-    CHECK(a.layer<3>().W == b.layer<3>().W);
-    CHECK(a.layer<3>().W != c.layer<3>().W);
+    CHECK(a.layer_as_declared<3>().W == b.layer_as_declared<3>().W);
+    CHECK(a.layer_as_declared<3>().W != c.layer_as_declared<3>().W);
 }
 
 TEST_CASE("float and double networks get the same initial values from the same seed") {

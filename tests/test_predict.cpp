@@ -16,7 +16,7 @@ using BnNet = Sequential<Dense<6, 8>, BatchNorm<8>, ReLU, Dense<8, 4>>;
 // inference mode visibly differs from train mode.
 void init_bn_net(BnNet& net, std::uint64_t seed) {
     init(net, seed);
-    auto& bn = net.layer<1>();
+    auto& bn = net.layer_as_declared<1>();
     for (std::size_t j = 0; j < 8; ++j) {
         bn.moving_mean(j) = 0.1f * float(j) - 0.3f;
         bn.moving_variance(j) = 0.5f + 0.2f * float(j);

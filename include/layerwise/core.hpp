@@ -16,7 +16,7 @@
 #include "compose/residual.hpp"
 #include "compose/repeat.hpp"
 #include "compose/unfused.hpp"
-#include "compose/freeze.hpp"
+#include "deploy/freeze.hpp"
 #include "loss/softmax_cross_entropy.hpp"
 #include "loss/mean_squared_error.hpp"
 #include "visit.hpp"

@@ -1,4 +1,4 @@
-// layerwise/compose/freeze.hpp — a trained network made ready for inference: every BatchNorm
+// layerwise/deploy/freeze.hpp — a trained network made ready for inference: every BatchNorm
 // that directly follows a Dense folded into it, once.
 //
 //   BatchNorm(x W + b) = x W' + b',   W'_ij = W_ij a_j,   b'_j = (b_j - moving_mean_j) a_j + beta_j,
@@ -19,9 +19,9 @@
 #include "../layers/batch_norm.hpp"
 #include "../layers/dense.hpp"
 #include "../visit.hpp"
-#include "repeat.hpp"
-#include "residual.hpp"
-#include "sequential.hpp"
+#include "../compose/repeat.hpp"
+#include "../compose/residual.hpp"
+#include "../compose/sequential.hpp"
 
 #include <cmath>
 #include <type_traits>
