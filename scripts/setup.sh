@@ -6,8 +6,11 @@
 #   scripts/setup.sh --fuzz     and clang with libFuzzer, for scripts/fuzz.sh
 #   scripts/setup.sh --tsan     and clang with its ThreadSanitizer runtime, for scripts/tsan.sh
 #   scripts/setup.sh --cluster  and Slurm, munge and Open MPI, for the cluster tests
+#   scripts/setup.sh --arm      and the aarch64 cross compiler, qemu-user and the arm64 libraries
+#                               (Debian multiarch), for scripts/cross_test.sh aarch64
 set -euo pipefail
 source "$(dirname "$0")/lib/apt_install.sh"
+arm=0
 
 packages=(
   g++ make cmake ccache pkg-config ca-certificates
@@ -21,6 +24,9 @@ packages=(
 # --bench: nothing more (PyTorch, which the benchmark runner compares against, is in the list above).
 # --clang: clang 14 (scripts/test.sh with LAYERWISE_COMPILER=clang).
 # --cluster: Slurm, munge and Open MPI, which ctest's cluster.slurm and cluster.mpirun start for real.
+# --arm: g++ for aarch64, qemu-user to run its programs, and the arm64 builds of the libraries
+# the tests link (OpenBLAS, zlib, libzip); the header-only ones (xtensor, xtl, doctest, CLI11)
+# are arch-independent and serve both. The arm64 architecture is added to dpkg first.
 # --fuzz, --tsan: clang 14, its runtimes (libFuzzer, ASan, UBSan, TSan: libclang-rt-14-dev)
 # and llvm-symbolizer (llvm), which turns the sanitizers' stacks into function names and lines.
 for flag in "$@"; do
@@ -28,10 +34,18 @@ for flag in "$@"; do
     --bench) ;;
     --clang) packages+=(clang) ;;
     --cluster) packages+=(slurm-wlm munge openmpi-bin) ;;
+    --arm) arm=1; packages+=(g++-aarch64-linux-gnu qemu-user libopenblas-dev:arm64 zlib1g-dev:arm64 libzip-dev:arm64) ;;
     --fuzz | --tsan) packages+=(clang libclang-rt-14-dev llvm) ;;
     *) echo "setup: unknown option $flag" >&2; exit 2 ;;
   esac
 done
+
+# The :arm64 packages need dpkg to know the architecture (apt_install's apt-get update then
+# fetches its package lists).
+if [ "$arm" = 1 ] && ! { dpkg --print-architecture; dpkg --print-foreign-architectures; } | grep -qx arm64; then
+  echo "setup: adding the arm64 architecture (dpkg --add-architecture arm64)"
+  as_root setup dpkg --add-architecture arm64
+fi
 
 missing=()
 for p in "${packages[@]}"; do
