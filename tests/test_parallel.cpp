@@ -1,3 +1,4 @@
+#include "blobs.hpp"
 #include "testing.hpp"
 
 #include <layerwise/layerwise.hpp>
@@ -148,20 +149,7 @@ TEST_CASE("inside a band, parallel work runs on that band's thread alone") {
 }
 
 namespace {
-// Three Gaussian blobs in 6 dimensions (as in test_fit.cpp).
-struct Blobs {
-    Matrix<float> x;
-    std::vector<int> y;
-    explicit Blobs(std::size_t n, std::uint64_t seed) : x(zeros<float>(n, 6)), y(n) {
-        std::mt19937_64 rng(seed);
-        for (std::size_t i = 0; i < n; ++i) {
-            y[i] = static_cast<int>(i % 3);
-            for (std::size_t j = 0; j < 6; ++j)
-                x(i, j) = static_cast<float>((j % 3 == std::size_t(y[i]) ? 2.0 : 0.0) + uniform01(rng) - 0.5);
-        }
-    }
-    Samples<float> samples() const { return {x, y}; }
-};
+using layerwise::testing::Blobs;  // tests/blobs.hpp
 
 // Batches of 128 rows and a width of 64: every GEMM, the BatchNorm and ReLU passes and the
 // column sums are cut into two bands on two threads (128 * 64 >= 2 * elementwise_grain).
