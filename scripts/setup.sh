@@ -8,6 +8,7 @@
 #   scripts/setup.sh --cluster  and Slurm, munge and Open MPI, for the cluster tests
 #   scripts/setup.sh --arm      and the aarch64 cross compiler, qemu-user and the arm64 libraries
 #                               (Debian multiarch), for scripts/cross_test.sh aarch64
+#   scripts/setup.sh --docs     and doxygen, for scripts/docs.sh
 set -euo pipefail
 source "$(dirname "$0")/lib/apt_install.sh"
 arm=0
@@ -27,6 +28,7 @@ packages=(
 # --arm: g++ for aarch64, qemu-user to run its programs, and the arm64 builds of the libraries
 # the tests link (OpenBLAS, zlib, libzip); the header-only ones (xtensor, xtl, doctest, CLI11)
 # are arch-independent and serve both. The arm64 architecture is added to dpkg first.
+# --docs: doxygen, which builds the API reference (no graphviz: the reference draws no graphs).
 # --fuzz, --tsan: clang 14, its runtimes (libFuzzer, ASan, UBSan, TSan: libclang-rt-14-dev)
 # and llvm-symbolizer (llvm), which turns the sanitizers' stacks into function names and lines.
 for flag in "$@"; do
@@ -36,6 +38,7 @@ for flag in "$@"; do
     --cluster) packages+=(slurm-wlm munge openmpi-bin) ;;
     --arm) arm=1; packages+=(g++-aarch64-linux-gnu qemu-user libopenblas-dev:arm64 zlib1g-dev:arm64 libzip-dev:arm64) ;;
     --fuzz | --tsan) packages+=(clang libclang-rt-14-dev llvm) ;;
+    --docs) packages+=(doxygen) ;;
     *) echo "setup: unknown option $flag" >&2; exit 2 ;;
   esac
 done
