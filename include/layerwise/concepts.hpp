@@ -61,9 +61,12 @@ struct any_visitor {
 
 // One requirement per concept, so that each can be checked by its own static_assert
 // with a message that says what is missing.
+
+/// L names its scalar type, `scalar_type`: float or double.
 template <class L>
 concept HasScalarType = std::floating_point<typename L::scalar_type>;
 
+/// L states in_features, out_features and parameter_count at compile time.
 template <class L>
 concept HasWidths = requires {
     { L::in_features } -> std::convertible_to<std::size_t>;
@@ -71,16 +74,19 @@ concept HasWidths = requires {
     { L::parameter_count } -> std::convertible_to<std::size_t>;
 };
 
+/// L has `const Matrix<T>& forward(const Matrix<T>& x, Mode mode)`.
 template <class L>
 concept HasForward = requires(L& l, const Matrix<typename L::scalar_type>& x, Mode m) {
     { l.forward(x, m) } -> std::same_as<const Matrix<typename L::scalar_type>&>;
 };
 
+/// L has `const Matrix<T>& backward(const Matrix<T>& dy)`.
 template <class L>
 concept HasBackward = requires(L& l, const Matrix<typename L::scalar_type>& dy) {
     { l.backward(dy) } -> std::same_as<const Matrix<typename L::scalar_type>&>;
 };
 
+/// L has `rebind<U>`, the same layer with scalar type U.
 template <class L>
 concept Rebindable = requires { typename L::template rebind<double>; };
 
@@ -92,6 +98,7 @@ concept LeafLayer = requires(L& l) { l.visit_parameters(detail::any_visitor{}); 
 template <class L>
 concept CompositeLayer = requires(L& l) { l.visit_children(detail::any_visitor{}); };
 
+/// A layer (the top of this file): all of the above, and a leaf or a composite.
 template <class L>
 concept Layer = HasScalarType<L> && HasWidths<L> && HasForward<L> && HasBackward<L> &&
                 Rebindable<L> && (LeafLayer<L> || CompositeLayer<L>);
@@ -101,8 +108,10 @@ concept Layer = HasScalarType<L> && HasWidths<L> && HasForward<L> && HasBackward
 /// data (for a first Dense<784, 128>, a GEMM as large as any other layer's, for nothing).
 /// A layer's input_gradient() is left as it was by such a pass.
 struct parameters_only_t {
+    /// Explicit, so that `{}` is never taken for the tag.
     explicit parameters_only_t() = default;
 };
+/// The tag: layer.backward(dy, parameters_only).
 inline constexpr parameters_only_t parameters_only{};
 
 /// layer.backward(dy, parameters_only) where the layer offers it, else layer.backward(dy).
@@ -158,6 +167,7 @@ void require_rows(MatrixView<T> x, std::string_view who) {
     if (x.rows() == 0)
         throw std::invalid_argument("layerwise: " + std::string(who) + ": the batch is empty (0 rows)");
 }
+/// The same for a Matrix.
 template <class T>
 void require_rows(const Matrix<T>& x, std::string_view who) { require_rows(MatrixView<T>(x), who); }
 

@@ -19,6 +19,7 @@
 
 namespace layerwise {
 
+/// A read-only, non-owning view of a user's (rows x cols) row-major matrix (the top of this file).
 template <class T>
 class MatrixView {
 public:
@@ -39,9 +40,13 @@ public:
     MatrixView(const Matrix<T>& m) : data_(m.data()), rows_(m.shape(0)), cols_(m.shape(1)) {}
     MatrixView(const Matrix<T>&&) = delete;
 
+    /// The first element; element (i, j) is data()[i * cols() + j].
     const T* data() const { return data_; }
+    /// Rows: samples.
     std::size_t rows() const { return rows_; }
+    /// Columns: features.
     std::size_t cols() const { return cols_; }
+    /// Elements: rows() * cols().
     std::size_t size() const { return rows_ * cols_; }
     /// As Matrix::shape(k): rows for k = 0, cols for k = 1.
     std::size_t shape(std::size_t k) const { return k == 0 ? rows_ : cols_; }

@@ -328,8 +328,11 @@ public:
     void grow_to(std::size_t parts) {
         if (bands_.size() < parts) bands_.resize(parts);
     }
+    /// How many partial sums it holds.
     std::size_t size() const { return bands_.size(); }
+    /// The partial sums of band `part`.
     std::array<T, N>& operator[](std::size_t part) { return bands_[part]; }
+    /// The partial sums of band `part`.
     const std::array<T, N>& operator[](std::size_t part) const { return bands_[part]; }
 
 private:

@@ -29,6 +29,8 @@ namespace layerwise {
 /// The largest batch few_rows_times takes: Dense uses it up to here, and BLAS above.
 inline constexpr std::size_t few_rows_max = 4;
 
+/// The target's vector registers, which few_rows_times' blocks are sized by: 32 with AVX-512's
+/// EVEX encoding, 16 otherwise.
 #if defined(__AVX512VL__)
 inline constexpr std::size_t vector_registers = 32;
 #else

@@ -14,9 +14,11 @@
 
 namespace layerwise {
 
+/// A network's parameter counts, as Keras prints them under its summary.
 struct ParameterTotals {
-    std::size_t total = 0;
-    std::size_t trainable = 0;
+    std::size_t total = 0;      ///< every parameter, moving statistics included
+    std::size_t trainable = 0;  ///< those an optimizer updates
+    /// total - trainable: those no optimizer updates (BatchNorm's moving statistics).
     std::size_t non_trainable() const { return total - trainable; }
 };
 
@@ -61,6 +63,8 @@ inline std::string pad(std::string s, std::size_t width) {
 }
 }  // namespace detail
 
+/// Writes to os a Keras-like table of net (the top of this file): each leaf layer's name and
+/// type as Naming calls them, output shape and parameter count, then the totals.
 template <class Naming = DefaultNaming, class Net>
 void summary(Net& net, std::ostream& os, std::string_view model_name = "sequential") {
     struct Row {

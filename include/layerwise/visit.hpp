@@ -23,31 +23,34 @@ namespace layerwise {
 
 /// What the layer walk says about each leaf layer.
 struct LayerInfo {
-    std::string_view name;        // "dense_3"
-    std::string_view type;        // as the naming policy calls the layer's type: "dense" (Keras: "Dense")
-    std::size_t index;            // position among all leaf layers, from 0
-    std::size_t out_width;        // the layer's output width (any_width only for a width-agnostic network)
+    std::string_view name;        ///< "dense_3"
+    std::string_view type;        ///< as the naming policy calls the layer's type: "dense" (Keras: "Dense")
+    std::size_t index;            ///< position among all leaf layers, from 0
+    std::size_t out_width;        ///< the layer's output width (any_width only for a width-agnostic network)
 };
 
 /// What the parameter visitor says about each parameter. Converts to its name, so a
 /// visitor may take `std::string_view name` as its first argument.
 struct ParameterInfo {
-    std::string_view name;        // "dense_3/kernel"
-    std::string_view layer;       // "dense_3"
-    std::string_view kind;        // "kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance"
-    std::size_t layer_index;      // position of its layer among the layers that have parameters, from 0
-    bool trainable;               // false for the moving statistics of BatchNorm
-    Initializer initializer;      // as the layer declares it
+    std::string_view name;        ///< "dense_3/kernel"
+    std::string_view layer;       ///< "dense_3"
+    std::string_view kind;        ///< "kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance"
+    std::size_t layer_index;      ///< position of its layer among the layers that have parameters, from 0
+    bool trainable;               ///< false for the moving statistics of BatchNorm
+    Initializer initializer;      ///< as the layer declares it
+    /// The name, "dense_3/kernel".
     operator std::string_view() const { return name; }
 };
 
 /// Names every layer type by its own `name` member, or "layer" when it has none.
 struct DefaultNaming {
+    /// The stem that gets numbered: L::name, or "layer".
     template <class L>
     static constexpr std::string_view base() {
         if constexpr (requires { std::string_view(L::name); }) return L::name;
         else return "layer";
     }
+    /// The type column of summaries and checkpoint signatures: the same as base<L>().
     template <class L>
     static constexpr std::string_view type() { return base<L>(); }
 };

@@ -18,24 +18,28 @@
 
 namespace layerwise {
 
+/// A BatchNorm<N, T> followed by a ReLU as one layer: what Sequential stores for that pair.
 template <std::size_t N, class T = float>
 class BatchNormReLU {
 public:
-    using scalar_type = T;
+    using scalar_type = T;  ///< float or double
+    /// The same layer with scalar type U.
     template <class U>
     using rebind = BatchNormReLU<N, U>;
-    static constexpr std::size_t in_features = N;
-    static constexpr std::size_t out_features = N;
-    static constexpr std::size_t parameter_count = BatchNorm<N, T>::parameter_count;
+    static constexpr std::size_t in_features = N;   ///< input width
+    static constexpr std::size_t out_features = N;  ///< output width, the same
+    static constexpr std::size_t parameter_count = BatchNorm<N, T>::parameter_count;  ///< the BatchNorm's
 
-    BatchNorm<N, T> first;             // the normalisation and its parameters
-    Activation<relu_fn, T> second;     // the ReLU (no parameters; its buffers stay empty)
+    BatchNorm<N, T> first;             ///< the normalisation and its parameters
+    Activation<relu_fn, T> second;     ///< the ReLU (no parameters; its buffers stay empty)
 
+    /// y = max(BatchNorm(x), 0) in one pass; x: (B x N) -> y: (B x N).
     const Matrix<T>& forward(const Matrix<T>& x, Mode mode) {
         return first.forward(x, mode, y_, [](T v) { return relu_fn::f(v); });  // y = max(BatchNorm(x), 0)
     }
     LAYERWISE_FORWARD_NEEDS_NAMED_INPUT(T)
 
+    /// ReLU's backward, then BatchNorm's in place; dy: (B x N) -> dx: (B x N).
     const Matrix<T>& backward(const Matrix<T>& dy) {
         require_shape(dy, y_.shape(0), N, "BatchNormReLU backward", "dy");
         ensure_shape(dx_, dy.shape(0), N);
@@ -48,6 +52,7 @@ public:
         return first.backward(dx_, dx_);  // dx = BatchNorm's backward on g, in place
     }
 
+    /// Calls f(first), then f(second): a walk of the network sees the two layers as written.
     template <class F>
     void visit_children(F&& f) {
         f(first);
@@ -57,6 +62,7 @@ public:
     /// The output of the last forward (after the ReLU) and the input gradient of the last
     /// backward (before the BatchNorm), for diagnostics.
     const Matrix<T>& output() const { return y_; }
+    /// The input gradient of the last backward (see output()).
     const Matrix<T>& input_gradient() const { return dx_; }
 
 private:
@@ -64,9 +70,10 @@ private:
     Matrix<T> dx_;  // dx: (B x N), first the gated dy
 };
 
+/// A BatchNorm directly followed by a ReLU is stored as one BatchNormReLU.
 template <std::size_t N, class T>
 struct fusion<BatchNorm<N, T>, Activation<relu_fn, T>> {
-    using type = BatchNormReLU<N, T>;
+    using type = BatchNormReLU<N, T>;  ///< the fused layer
 };
 
 }  // namespace layerwise

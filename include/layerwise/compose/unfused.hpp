@@ -23,36 +23,45 @@
 
 namespace layerwise {
 
+/// The unfused twin of a layer type (the top of this file): L itself for a leaf layer or a
+/// composite of your own; specialised below for the library's composites.
 template <class L>
 struct unfused {
-    using type = L;
+    using type = L;  ///< the twin
 };
+/// L with every Sequential, also inside Residual and Repeat, an UnfusedSequential.
 template <class L>
 using unfused_t = typename unfused<L>::type;
 
+/// A Sequential's twin: an UnfusedSequential of its layers' twins.
 template <class... L>
 struct unfused<Sequential<L...>> {
-    using type = UnfusedSequential<unfused_t<L>...>;
+    using type = UnfusedSequential<unfused_t<L>...>;  ///< the twin
 };
+/// An UnfusedSequential's twin: an UnfusedSequential of its layers' twins.
 template <class... L>
 struct unfused<UnfusedSequential<L...>> {
-    using type = UnfusedSequential<unfused_t<L>...>;
+    using type = UnfusedSequential<unfused_t<L>...>;  ///< the twin
 };
+/// A Residual's twin: a ResidualOf around an UnfusedSequential of its layers' twins.
 template <class... L>
 struct unfused<Residual<L...>> {
-    using type = ResidualOf<UnfusedSequential<unfused_t<L>...>>;
+    using type = ResidualOf<UnfusedSequential<unfused_t<L>...>>;  ///< the twin
 };
+/// A ResidualOf's twin: a ResidualOf around its block's twin.
 template <class B>
 struct unfused<ResidualOf<B>> {
-    using type = ResidualOf<unfused_t<B>>;
+    using type = ResidualOf<unfused_t<B>>;  ///< the twin
 };
+/// A Repeat's twin: a RepeatOf of an UnfusedSequential of its layers' twins.
 template <std::size_t N, class... L>
 struct unfused<Repeat<N, L...>> {
-    using type = RepeatOf<N, UnfusedSequential<unfused_t<L>...>>;
+    using type = RepeatOf<N, UnfusedSequential<unfused_t<L>...>>;  ///< the twin
 };
+/// A RepeatOf's twin: a RepeatOf of its block's twin.
 template <std::size_t N, class B>
 struct unfused<RepeatOf<N, B>> {
-    using type = RepeatOf<N, unfused_t<B>>;
+    using type = RepeatOf<N, unfused_t<B>>;  ///< the twin
 };
 
 /// Copies every parameter of `from` into `to`, in visiting order. Throws std::invalid_argument,

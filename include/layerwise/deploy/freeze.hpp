@@ -37,42 +37,56 @@ struct fold_rule<Dense<In, N, T>, BatchNorm<N, T>> {
 };
 }  // namespace detail
 
+/// The frozen form of a layer type (the top of this file): L itself for a leaf layer or a
+/// composite of your own; specialised below for the library's composites.
 template <class L>
 struct frozen {
-    using type = L;
+    using type = L;  ///< the frozen form
 };
+/// L with each BatchNorm that directly follows a Dense folded into that Dense.
 template <class L>
 using frozen_t = typename frozen<L>::type;
 
+/// A Sequential of its layers' frozen forms, each (Dense, BatchNorm) pair among them one Dense.
 template <class... L>
 struct frozen<Sequential<L...>> {
+    /// The frozen form.
     using type = typename detail::apply_list<
         typename detail::rewrite_pairs<detail::fold_rule, frozen_t<L>...>::type, Sequential>::type;
 };
+/// An UnfusedSequential of its layers' frozen forms, each (Dense, BatchNorm) pair among them one Dense.
 template <class... L>
 struct frozen<UnfusedSequential<L...>> {
+    /// The frozen form.
     using type = typename detail::apply_list<
         typename detail::rewrite_pairs<detail::fold_rule, frozen_t<L>...>::type, UnfusedSequential>::type;
 };
+/// A Residual around its layers' frozen forms, each (Dense, BatchNorm) pair among them one Dense.
 template <class... L>
 struct frozen<Residual<L...>> {
+    /// The frozen form.
     using type = typename detail::apply_list<
         typename detail::rewrite_pairs<detail::fold_rule, frozen_t<L>...>::type, Residual>::type;
 };
+/// A ResidualOf around its block's frozen form.
 template <class B>
 struct frozen<ResidualOf<B>> {
-    using type = ResidualOf<frozen_t<B>>;
+    using type = ResidualOf<frozen_t<B>>;  ///< the frozen form
 };
+/// A Repeat of its layers' frozen forms, each (Dense, BatchNorm) pair among them one Dense.
 template <std::size_t N, class... L>
 struct frozen<Repeat<N, L...>> {
+    /// Repeat with N fixed, for apply_list.
     template <class... X>
     using RepeatN = Repeat<N, X...>;
+    /// The frozen form.
     using type = typename detail::apply_list<
         typename detail::rewrite_pairs<detail::fold_rule, frozen_t<L>...>::type, RepeatN>::type;
 };
+/// A RepeatOf of its block's frozen form.
 template <std::size_t N, class B>
 struct frozen<RepeatOf<N, B>> {
-    using type = RepeatOf<N, frozen_t<B>>;
+    using type = RepeatOf<N, frozen_t<B>>;  ///< the frozen form
 };
 
 namespace detail {

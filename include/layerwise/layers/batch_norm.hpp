@@ -33,36 +33,42 @@
 
 namespace layerwise {
 
+/// Batch normalisation of N features, with TF2 Keras' constants and updates (the top of this file).
 template <std::size_t N, class T = float>
 class BatchNorm {
     static_assert(N > 0, "layerwise: BatchNorm<N> needs N > 0");
 
 public:
-    using scalar_type = T;
+    using scalar_type = T;  ///< float or double
+    /// The same layer with scalar type U.
     template <class U>
     using rebind = BatchNorm<N, U>;
-    static constexpr std::size_t in_features = N;
-    static constexpr std::size_t out_features = N;
-    static constexpr std::size_t parameter_count = 4 * N;  // Keras counts the moving statistics
-    static constexpr std::string_view name = "batch_normalization";
-    static constexpr T epsilon = T(1e-3);
+    static constexpr std::size_t in_features = N;   ///< input width
+    static constexpr std::size_t out_features = N;  ///< output width, the same
+    static constexpr std::size_t parameter_count = 4 * N;  ///< 4 N: Keras counts the moving statistics
+    static constexpr std::string_view name = "batch_normalization";  ///< the base of its names in a network (visit.hpp)
+    static constexpr T epsilon = T(1e-3);  ///< added to the variance under the square root (Keras' default)
 
-    Vector<T> gamma = zeros<T>(N);            // gamma: (N) scale, trainable
-    Vector<T> beta = zeros<T>(N);             // beta: (N) shift, trainable
-    Vector<T> moving_mean = zeros<T>(N);      // (N) not trainable
-    Vector<T> moving_variance = zeros<T>(N);  // (N) not trainable
-    Vector<T> dgamma = zeros<T>(N);           // (N)
-    Vector<T> dbeta = zeros<T>(N);            // (N)
-    T momentum = T(0.99);                     // of the moving averages (Keras' default)
-    bool zero_debias = false;                 // Keras 2.1.5's moving averages, see the top of this file
-    bool track_moving_statistics = true;      // false: train mode leaves the moving statistics alone
-                                              // (for diagnostic passes that must not change the model)
+    Vector<T> gamma = zeros<T>(N);            ///< gamma: (N) scale, trainable
+    Vector<T> beta = zeros<T>(N);             ///< beta: (N) shift, trainable
+    Vector<T> moving_mean = zeros<T>(N);      ///< (N) not trainable
+    Vector<T> moving_variance = zeros<T>(N);  ///< (N) not trainable
+    Vector<T> dgamma = zeros<T>(N);           ///< (N) dLoss/dgamma of the last backward
+    Vector<T> dbeta = zeros<T>(N);            ///< (N) dLoss/dbeta of the last backward
+    T momentum = T(0.99);                     ///< of the moving averages (Keras' default)
+    bool zero_debias = false;                 ///< Keras 2.1.5's moving averages, see the top of this file
+    bool track_moving_statistics = true;      ///< false: train mode leaves the moving statistics alone
+                                              ///< (for diagnostic passes that must not change the model)
 
+    /// gamma = 1, beta = 0, moving mean 0, moving variance 1.
     BatchNorm() {
         gamma.fill(T(1));
         moving_variance.fill(T(1));
     }
 
+    /// y = gamma xhat + beta; x: (B x N) -> y: (B x N), with batch statistics in train mode
+    /// (B >= 2; the moving averages are updated) and the moving statistics in inference.
+    /// x must stay alive and unchanged until backward.
     const Matrix<T>& forward(const Matrix<T>& x, Mode mode) { return forward(x, mode, y_, identity{}); }
 
     /// The forward into y (B x N), a buffer of the caller's, with y_ij = map(gamma_j xhat_ij + beta_j).
@@ -70,6 +76,7 @@ public:
     const Matrix<T>& forward(const Matrix<T>& x, Mode mode, Matrix<T>& y, Map map);
     LAYERWISE_FORWARD_NEEDS_NAMED_INPUT(T)
 
+    /// dx for dy: (B x N), and dgamma, dbeta (the top of this file), as the last forward's mode says.
     const Matrix<T>& backward(const Matrix<T>& dy) { return backward(dy, dx_); }
 
     /// The backward into dx (B x N), a buffer of the caller's; dx may be dy itself.
@@ -78,6 +85,8 @@ public:
     /// Drops the reference to the last input (see Dense::forget_input).
     void forget_input() { x_ = nullptr; }
 
+    /// Calls f(name, value, gradient, trainable, Initializer) for gamma, beta, moving_mean and
+    /// moving_variance (the last two not trainable, with a zero gradient).
     template <class F>
     void visit_parameters(F&& f) {
         f("gamma", gamma, dgamma, true, Initializer::ones);
@@ -88,11 +97,13 @@ public:
 
     /// The batch statistics of the last train-mode forward: mean (N) and biased variance (N).
     const std::array<T, N>& batch_mean() const { return mean_; }
+    /// The biased batch variance of the last train-mode forward (see batch_mean()).
     const std::array<T, N>& batch_variance() const { return var_; }
 
     /// The output of the last forward(x, mode) and the input gradient of the last backward(dy),
     /// for diagnostics (the signal going forward and the error going backward).
     const Matrix<T>& output() const { return y_; }
+    /// The input gradient of the last backward(dy) (see output()).
     const Matrix<T>& input_gradient() const { return dx_; }
 
 private:

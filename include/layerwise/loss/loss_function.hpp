@@ -17,6 +17,7 @@
 
 namespace layerwise {
 
+/// A loss for outputs of scalar type T, as fit and evaluate use one (the top of this file).
 template <class L, class T>
 concept LossFunction = requires(L& loss, const Matrix<T>& y, typename L::target_type targets) {
     { loss.forward(y, targets) } -> std::convertible_to<T>;

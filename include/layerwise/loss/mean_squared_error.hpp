@@ -14,10 +14,11 @@
 
 namespace layerwise {
 
+/// The mean squared error, Keras' `mse`, for regression (the top of this file).
 template <class T = float>
 class MeanSquaredError {
 public:
-    using target_type = MatrixView<T>;  // one row of targets per row of outputs (loss_function.hpp)
+    using target_type = MatrixView<T>;  ///< one row of targets per row of outputs (loss_function.hpp)
 
     /// The mean loss over the batch. y: (B x C) outputs, t: (B x C) targets.
     T forward(const Matrix<T>& y, MatrixView<T> t) {

@@ -26,30 +26,36 @@ inline std::string csv_number(double v) {
 }
 }  // namespace detail
 
+/// One epoch of a History.
 struct EpochRecord {
-    std::size_t epoch = 0;  // 1-based, as Keras prints it
-    double loss = 0, accuracy = 0;          // running means over the epoch's training batches
-    double val_loss = 0, val_accuracy = 0;  // on the validation set, BatchNorm in inference mode
-                                            // (accuracies: NaN for a loss without one, as regression's)
-    double seconds = 0;                     // wall time of the epoch, validation included
+    std::size_t epoch = 0;  ///< 1-based, as Keras prints it
+    /// loss and accuracy: running means over the epoch's training batches, in train mode.
+    double loss = 0, accuracy = 0;          ///< running means over the epoch's training batches
+    /// val_loss and val_accuracy: on the validation set after the epoch.
+    double val_loss = 0, val_accuracy = 0;  ///< on the validation set, BatchNorm in inference mode
+                                            ///< (accuracies: NaN for a loss without one, as regression's)
+    double seconds = 0;                     ///< wall time of the epoch, validation included
     /// On a fixed subset of the training set, BatchNorm in inference mode, after the epoch
     /// (FitDiagnostics::inference_train_samples; NaN when not measured). Against `accuracy`
     /// (train mode, while the weights move) it tells a training failure from an inference one.
     double train_loss_inference = std::numeric_limits<double>::quiet_NaN();
+    /// The accuracy on the same subset, the same way (see train_loss_inference).
     double train_accuracy_inference = std::numeric_limits<double>::quiet_NaN();
 };
 
+/// Where and why training stopped on a value that is not finite.
 struct Divergence {
-    std::size_t epoch = 0;  // 1-based
-    std::size_t step = 0;   // 1-based step within the epoch
-    std::string what;       // "loss is nan", "gradient of dense_3/kernel is not finite", ...
+    std::size_t epoch = 0;  ///< 1-based
+    std::size_t step = 0;   ///< 1-based step within the epoch
+    std::string what;       ///< "loss is NaN", "gradient of dense_3/kernel is not finite", ...
 };
 
+/// What fit returns: one record per completed epoch, as Keras' History, and where a run diverged.
 struct History {
-    std::vector<EpochRecord> epochs;        // completed epochs only
-    std::optional<Divergence> divergence;   // set when training stopped on a non-finite value
-    PhaseTimes times;                       // seconds in train_steps, evaluation and train_inference
-                                            // (what fit's callbacks took is not in them)
+    std::vector<EpochRecord> epochs;        ///< completed epochs only
+    std::optional<Divergence> divergence;   ///< set when training stopped on a non-finite value
+    PhaseTimes times;                       ///< seconds in train_steps, evaluation and train_inference
+                                            ///< (what fit's callbacks took is not in them)
 
     /// CSV with columns epoch,loss,accuracy,val_loss,val_accuracy,seconds,status,
     /// train_loss_inference,train_accuracy_inference. A number that was not measured (NaN:

@@ -18,15 +18,19 @@
 
 namespace layerwise {
 
-enum class Verbosity { quiet, plain, live };
+/// What fit prints (the top of this file).
+enum class Verbosity { quiet /**< nothing */, plain /**< one line per epoch */, live /**< a line redrawn in place */ };
 
 /// live when standard output is a terminal, plain otherwise.
 inline Verbosity default_verbosity() { return ::isatty(STDOUT_FILENO) ? Verbosity::live : Verbosity::plain; }
 
+/// fit's progress output to a stream, as its Verbosity says (the top of this file).
 class ProgressLine {
 public:
+    /// Writes to out (which must outlive it) as verbosity says.
     ProgressLine(std::ostream& out, Verbosity verbosity) : out_(out), verbosity_(verbosity) {}
 
+    /// Starts epoch `epoch` of `epochs`, which has `steps` steps (live: prints "Epoch 3/20").
     void begin_epoch(std::size_t epoch, std::size_t epochs, std::size_t steps) {
         epochs_ = epochs;
         steps_ = steps;
@@ -34,6 +38,8 @@ public:
         if (verbosity_ == Verbosity::live) out_ << "Epoch " << epoch << "/" << epochs << "\n" << std::flush;
     }
 
+    /// After `done` steps of the epoch, with the running loss and accuracy (NaN: none): redraws
+    /// the live line, at most ten times a second and after the last step.
     void step(std::size_t done, double loss, double accuracy) {
         if (verbosity_ != Verbosity::live) return;
         const auto now = clock::now();
@@ -51,6 +57,7 @@ public:
         out_ << line << std::flush;
     }
 
+    /// The epoch's summary line from its record (not in quiet).
     void end_epoch(const EpochRecord& r) {
         if (verbosity_ == Verbosity::quiet) return;
         char line[320];
@@ -68,6 +75,7 @@ public:
         out_ << line << std::flush;
     }
 
+    /// "Training stopped: diverged in epoch ..., step ...: ..." (not in quiet).
     void diverged(const Divergence& d) {
         if (verbosity_ == Verbosity::quiet) return;
         out_ << (verbosity_ == Verbosity::live ? "\n" : "") << "Training stopped: diverged in epoch " << d.epoch
