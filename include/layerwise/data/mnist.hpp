@@ -22,30 +22,31 @@
 
 namespace layerwise::data {
 
-inline constexpr std::size_t image_side = 28;                         // rows = columns of an image
-inline constexpr std::size_t image_pixels = image_side * image_side;  // 784, a Dataset's columns
-inline constexpr int num_classes = 10;                                // labels are 0..9
+inline constexpr std::size_t image_side = 28;                         ///< rows = columns of an image
+inline constexpr std::size_t image_pixels = image_side * image_side;  ///< 784, a Dataset's columns
+inline constexpr int num_classes = 10;                                ///< labels are 0..9
 
 /// Where Debian's dataset-fashion-mnist package puts its files.
 inline const std::filesystem::path default_fashion_mnist_dir = "/usr/share/datasets/fashion-mnist";
 
 /// Images and their labels.
 struct Dataset {
-    Matrix<float> images;     // (n x 784): row i is image i, its 28 x 28 pixels row by row, each / 255 in [0, 1]
-    std::vector<int> labels;  // (n): the class of image i, in 0..9
-    std::string name;         // e.g. "mnist/train", for messages and logs
+    Matrix<float> images;     ///< (n x 784): row i is image i, its 28 x 28 pixels row by row, each / 255 in [0, 1]
+    std::vector<int> labels;  ///< (n): the class of image i, in 0..9
+    std::string name;         ///< e.g. "mnist/train", for messages and logs
 
+    /// n, the number of samples.
     std::size_t size() const { return labels.size(); }
 };
 
 /// The standard split: 60000 training and 10000 test samples for both data sets.
 struct Split {
-    Dataset train;
-    Dataset test;
+    Dataset train;  ///< the training set
+    Dataset test;   ///< the test set
 };
 
 /// The sizes of MNIST's and Fashion-MNIST's two sets: the default limits of the loaders.
-inline constexpr std::size_t mnist_train_size = 60000, mnist_test_size = 10000;
+inline constexpr std::size_t mnist_train_size = 60000, mnist_test_size = 10000;  ///< the test set's (see mnist_train_size)
 
 /// Loads one IDX images file (n x 28 x 28) and its IDX labels file (n), plain or gzip, with
 /// at most max_items samples: a header that promises more is refused before anything is

@@ -14,10 +14,14 @@
 
 namespace layerwise::io {
 
+/// The Keras naming policy (the top of this file): Keras' classes in the type column.
 struct KerasNaming {
+    /// The stem that gets numbered: as DefaultNaming, which already uses Keras' bases.
     template <class L>
     static constexpr std::string_view base() { return DefaultNaming::base<L>(); }
 
+    /// Keras' class for the library's layers ("Dense", "BatchNormalization", "Activation",
+    /// "Add"), the layer's own name for any other.
     template <class L>
     static constexpr std::string_view type() {
         constexpr std::string_view b = base<L>();

@@ -19,14 +19,16 @@
 
 namespace layerwise::seed {
 
-inline constexpr std::size_t depths[] = {10, 15, 20, 25, 30, 35, 40, 45, 50};
+inline constexpr std::size_t depths[] = {10, 15, 20, 25, 30, 35, 40, 45, 50};  ///< the depths compiled in
 
+/// depths as text: "10, 15, ..., 50".
 inline std::string available_depths() {
     std::string s;
     for (std::size_t d : depths) s += (s.empty() ? "" : ", ") + std::to_string(d);
     return s;
 }
 
+/// The Config named "bn", "plain" or "skip"; throws std::invalid_argument for any other name.
 inline Config parse_config(const std::string& name) {
     for (int c = 0; c < 3; ++c)
         if (config_names[c] == name) return static_cast<Config>(c);
@@ -41,6 +43,7 @@ inline void check_depth(std::size_t depth, const std::string& what = "depth") {
                                     available_depths() + ")");
 }
 
+/// `f.template operator()<Network<C, depth>>()` for a depth given at run time (check_depth first).
 template <Config C, class F>
 void with_depth(std::size_t depth, F& f) {
     check_depth(depth);
@@ -49,6 +52,7 @@ void with_depth(std::size_t depth, F& f) {
     }(std::make_index_sequence<std::size(depths)>{});
 }
 
+/// `f.template operator()<Net>()` with `Net = Network<config, depth>` (the top of this file).
 template <class F>
 void with_seed_network(Config config, std::size_t depth, F&& f) {
     switch (config) {

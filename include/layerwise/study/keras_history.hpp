@@ -13,6 +13,7 @@
 
 namespace layerwise::study {
 
+/// h as the CSV text a Keras 2.1 script saves (the top of this file).
 inline std::string keras_history_csv(const History& h) {
     std::ostringstream out;
     out << ",acc,loss,val_acc,val_loss\n";
