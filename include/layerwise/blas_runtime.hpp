@@ -17,6 +17,8 @@
 // helpers report "not OpenBLAS" instead of failing to link.
 #pragma once
 
+#include "config.hpp"  // first: a build older than C++20 stops there, with one message
+
 #include <cstdlib>
 #include <string>
 #include <string_view>

@@ -17,6 +17,8 @@
 // between the two compilers.
 #pragma once
 
+#include "config.hpp"  // first: a build older than C++20 stops there, with one message
+
 #include <cmath>
 #include <cstddef>
 #include <cstring>

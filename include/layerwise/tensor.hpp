@@ -6,6 +6,8 @@
 // formula is a plain loop a reader can check against the paper.
 #pragma once
 
+#include "config.hpp"  // first: a build older than C++20 stops there, with one message
+
 #include <xtensor/xtensor.hpp>
 
 #include <cstddef>

@@ -16,6 +16,8 @@
 // member, as gunzip does; bytes after the data inside the stream are an error.)
 #pragma once
 
+#include "../config.hpp"  // first: a build older than C++20 stops there, with one message
+
 #include <zlib.h>
 
 #include <algorithm>

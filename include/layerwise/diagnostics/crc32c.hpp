@@ -8,6 +8,8 @@
 // Check value (from the CRC catalogue): crc32c("123456789") == 0xE3069283.
 #pragma once
 
+#include "../config.hpp"  // first: a build older than C++20 stops there, with one message
+
 #include <array>
 #include <cstddef>
 #include <cstdint>

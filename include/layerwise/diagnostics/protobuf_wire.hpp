@@ -13,6 +13,8 @@
 // own string, then written with write_bytes.
 #pragma once
 
+#include "../config.hpp"  // first: a build older than C++20 stops there, with one message
+
 #include <bit>
 #include <cstdint>
 #include <span>

@@ -9,6 +9,8 @@
 // The bins are the same for every tensor, epoch and run, so histograms compare directly.
 #pragma once
 
+#include "../config.hpp"  // first: a build older than C++20 stops there, with one message
+
 #include <algorithm>
 #include <array>
 #include <bit>

@@ -11,6 +11,8 @@
 // translation unit that trains a network.
 #pragma once
 
+#include "../config.hpp"  // first: a build older than C++20 stops there, with one message
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>

@@ -1,6 +1,8 @@
 // layerwise/io/checkpoint_error.hpp — the one exception the checkpoint readers and writers throw.
 #pragma once
 
+#include "../config.hpp"  // first: a build older than C++20 stops there, with one message
+
 #include <stdexcept>
 
 namespace layerwise::io {

@@ -10,6 +10,8 @@
 // A NaN logit makes the row NaN (nothing hides it).
 #pragma once
 
+#include "../config.hpp"  // first: a build older than C++20 stops there, with one message
+
 #include <cmath>
 #include <cstddef>
 

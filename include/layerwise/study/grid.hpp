@@ -8,6 +8,8 @@
 // seed's study: configs x depths x seeds x settings); the shard plan (shard.hpp) cuts it.
 #pragma once
 
+#include "../config.hpp"  // first: a build older than C++20 stops there, with one message
+
 #include <charconv>
 #include <cstddef>
 #include <stdexcept>

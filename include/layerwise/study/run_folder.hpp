@@ -7,6 +7,8 @@
 // temporary's name says which host and process built it. not_done says which runs are left.
 #pragma once
 
+#include "../config.hpp"  // first: a build older than C++20 stops there, with one message
+
 #include <unistd.h>  // gethostname, getpid
 
 #include <filesystem>

@@ -13,6 +13,8 @@
 //   - runs_of_shard gives one shard's runs, the costliest first, and plan_table the plan as text.
 #pragma once
 
+#include "../config.hpp"  // first: a build older than C++20 stops there, with one message
+
 #include <algorithm>
 #include <charconv>
 #include <cstdio>

@@ -9,6 +9,8 @@
 // second belongs to one phase, so they add up to the time measured.
 #pragma once
 
+#include "../config.hpp"  // first: a build older than C++20 stops there, with one message
+
 #include <chrono>
 #include <string>
 #include <string_view>
