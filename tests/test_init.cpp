@@ -2,7 +2,9 @@
 
 #include <layerwise/layerwise.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 using namespace layerwise;
 
@@ -118,4 +120,32 @@ TEST_CASE("init follows each layer's declared initialisers, whatever the paramet
     std::vector<std::string> names;
     for_each_parameter(net, [&](std::string_view name, auto&, auto&) { names.emplace_back(name); });
     CHECK(names == std::vector<std::string>{"renamed/weight", "renamed/offset"});
+}
+
+TEST_CASE("a network is initialised when constructed, as init(net, default_init_seed) does it") {
+    Net constructed, seeded;
+    init(seeded, 123);
+    init(seeded, default_init_seed);  // re-seeding gives the same bits as construction
+    std::vector<std::vector<float>> a, b;
+    for_each_parameter(constructed, [&](const ParameterInfo&, auto& v, auto&) { a.emplace_back(v.begin(), v.end()); });
+    for_each_parameter(seeded, [&](const ParameterInfo&, auto& v, auto&) { b.emplace_back(v.begin(), v.end()); });
+    CHECK(a == b);
+    bool kernel_nonzero = false;
+    for (float w : constructed.layer<0>().W) kernel_nonzero |= w != 0.0f;
+    CHECK(kernel_nonzero);
+}
+
+TEST_CASE("a layer on its own and the copies of a Repeat are initialised when constructed, each copy its own") {
+    Dense<5, 4> alone, seeded;
+    init(seeded, default_init_seed);
+    CHECK(std::equal(alone.W.begin(), alone.W.end(), seeded.W.begin()));
+    CHECK(std::any_of(alone.W.begin(), alone.W.end(), [](float w) { return w != 0.0f; }));
+
+    Repeat<3, Dense<4, 4>, ReLU> blocks;
+    const auto& w0 = blocks.blocks[0].layer<0>().W;
+    const auto& w1 = blocks.blocks[1].layer<0>().W;
+    CHECK(!std::equal(w0.begin(), w0.end(), w1.begin()));  // not three equal blocks
+    Repeat<3, Dense<4, 4>, ReLU> seeded_blocks;
+    init(seeded_blocks, default_init_seed);
+    CHECK(std::equal(w1.begin(), w1.end(), seeded_blocks.blocks[1].layer<0>().W.begin()));
 }

@@ -9,6 +9,12 @@
 // Each layer declares which of these its parameters get (Initializer, in visit_parameters);
 // a parameter's name plays no part.
 //
+// Every layer and network is initialised when it is constructed, as init(net,
+// default_init_seed) would do it, so that no network ever runs on all-zero kernels; init(net,
+// seed) re-seeds. (A network that refused to run until initialised would need a flag kept
+// true by every way of setting parameters: init, load_npz, copy_parameters, a user's own
+// loader. Initialising on construction, as PyTorch and Keras do, needs none.)
+//
 // One 64-bit Mersenne Twister seeded with `seed` fills the kernels in the order of the
 // parameter walk, and random numbers are formed from its raw bits (not through a library
 // distribution), so the same seed gives the same network with any compiler, standard
@@ -73,6 +79,9 @@ inline double draw_kernel_weight(KernelInit k, double fan_in, double fan_out, st
     }
     return 0;
 }
+
+/// The seed a layer or network is initialised with when it is constructed.
+inline constexpr std::uint64_t default_init_seed = 0;
 
 template <class Net>
 void init(Net& net, std::uint64_t seed, KernelInit kernel_init = KernelInit::glorot_uniform) {

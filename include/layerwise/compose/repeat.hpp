@@ -40,6 +40,10 @@ public:
     static constexpr std::size_t parameter_count = N * Block::parameter_count;
     static constexpr std::size_t repeats = N;
 
+    /// Every copy initialised as init(repeat, default_init_seed) gives (init.hpp): each copy
+    /// its own draws, not N equal blocks.
+    RepeatOf() { init(*this, default_init_seed); }
+
     const Matrix& forward(const Matrix& x, Mode mode) {
         const Matrix* h = &x;
         for (auto& block : blocks) h = &block.forward(*h, mode);

@@ -17,6 +17,7 @@
 #pragma once
 
 #include "../concepts.hpp"
+#include "../init.hpp"
 #include "batch_norm_relu.hpp"
 #include "fusion.hpp"
 
@@ -116,6 +117,9 @@ public:
     static constexpr std::size_t parameter_count = (Layers::parameter_count + ...);
     static constexpr std::size_t size = S;               // layers as stored (a fused pair is one)
     static constexpr std::size_t declared_size = K;      // layers as written
+
+    /// Every layer initialised as init(net, default_init_seed) gives (init.hpp).
+    SequentialOf() { init(*this, default_init_seed); }
 
     const Matrix& forward(const Matrix& x, Mode mode) {
         require_rows(x, "forward");

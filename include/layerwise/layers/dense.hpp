@@ -17,6 +17,7 @@
 
 #include "../concepts.hpp"
 #include "../gemm.hpp"
+#include "../init.hpp"
 #include "../parallel.hpp"
 #include "../small_gemm.hpp"
 
@@ -26,24 +27,30 @@
 
 namespace layerwise {
 
+/// The fully connected layer: y = x W + b (the top of this file).
 template <std::size_t In, std::size_t Out, class T = float>
 class Dense {
     static_assert(In > 0 && Out > 0, "layerwise: Dense<In, Out> needs In > 0 and Out > 0");
 
 public:
-    using scalar_type = T;
+    using scalar_type = T;  ///< float or double
+    /// The same layer with scalar type U.
     template <class U>
     using rebind = Dense<In, Out, U>;
-    static constexpr std::size_t in_features = In;
-    static constexpr std::size_t out_features = Out;
-    static constexpr std::size_t parameter_count = In * Out + Out;
-    static constexpr std::string_view name = "dense";
+    static constexpr std::size_t in_features = In;    ///< input width
+    static constexpr std::size_t out_features = Out;  ///< output width
+    static constexpr std::size_t parameter_count = In * Out + Out;  ///< W and b
+    static constexpr std::string_view name = "dense";  ///< the base of its names in a network (visit.hpp)
 
-    Matrix<T> W = zeros<T>(In, Out);   // W: (In x Out)  kernel
-    Vector<T> b = zeros<T>(Out);       // b: (Out)       bias
-    Matrix<T> dW = zeros<T>(In, Out);  // dW: (In x Out) dLoss/dW of the last backward
-    Vector<T> db = zeros<T>(Out);      // db: (Out)
+    Matrix<T> W = zeros<T>(In, Out);   ///< W: (In x Out)  kernel
+    Vector<T> b = zeros<T>(Out);       ///< b: (Out)       bias
+    Matrix<T> dW = zeros<T>(In, Out);  ///< dW: (In x Out) dLoss/dW of the last backward
+    Vector<T> db = zeros<T>(Out);      ///< db: (Out)      dLoss/db of the last backward
 
+    /// W from glorot_uniform, b = 0, as init(layer, default_init_seed) gives (init.hpp).
+    Dense() { init(*this, default_init_seed); }
+
+    /// y = x W + b; x: (B x In) -> y: (B x Out). x must stay alive and unchanged until backward.
     const Matrix<T>& forward(const Matrix<T>& x, Mode mode) { return forward(MatrixView<T>(x), mode); }
 
     /// The same on memory the user lends, read in place (no copy): the GEMM needs only the
@@ -65,6 +72,7 @@ public:
 
     LAYERWISE_FORWARD_NEEDS_NAMED_INPUT(T)
 
+    /// dx = dy W^T, and dW = x^T dy, db = the column sums of dy; dy: (B x Out) -> dx: (B x In).
     const Matrix<T>& backward(const Matrix<T>& dy) {
         backward(dy, parameters_only);
         ensure_shape(dx_, dy.shape(0), In);
@@ -91,6 +99,7 @@ public:
         x_rows_ = 0;
     }
 
+    /// Calls f(name, value, gradient, trainable, Initializer) for W ("kernel") and b ("bias").
     template <class F>
     void visit_parameters(F&& f) {
         f("kernel", W, dW, true, Initializer::kernel);
@@ -100,6 +109,7 @@ public:
     /// The output of the last forward and the input gradient of the last backward,
     /// for diagnostics (the signal going forward and the error going backward).
     const Matrix<T>& output() const { return y_; }
+    /// The input gradient of the last backward (see output()).
     const auto& input_gradient() const { return dx_; }
     /// Where the input of the last forward lives (null before forward and after forget_input),
     /// for diagnostics: a view's data pointer itself when the input was read in place.
