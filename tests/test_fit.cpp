@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <memory>
+#include <limits>
 #include <sstream>
 
 using namespace layerwise;
@@ -459,4 +460,53 @@ TEST_CASE("regression targets must match the rows, and the network's outputs") {
                          std::invalid_argument);
     CHECK_THROWS_WITH_AS(evaluate(net, MeanSquaredError<float>{}, bad_rows),
                          "layerwise: evaluate: rows and targets differ in number", std::invalid_argument);
+}
+
+TEST_CASE("a network never given init(net, seed) trains: it was initialised when constructed") {
+    const Blobs train(300, 1), val(90, 2);
+    Net net;  // no init
+    RMSprop<float> opt(1e-2f);
+    const History h = fit(net, opt, train.samples(), val.samples(), quiet(3, 32, 1));
+    REQUIRE(h.epochs.size() == 3);
+    CHECK(h.epochs.back().loss < h.epochs.front().loss);
+    CHECK(h.epochs.back().val_accuracy > 0.9);
+}
+
+TEST_CASE("a bad sample is named by its row in the caller's data: fit (before shuffling), its validation, evaluate") {
+    const Blobs train(300, 1), val(600, 2);
+    Net net;
+    SGD<float> opt(0.01f);
+    auto expect = [](auto&& call, const std::string& message, std::size_t row) {
+        try {
+            call();
+            FAIL("no error for a bad sample");
+        } catch (const SampleError& e) {
+            CHECK(std::string(e.what()) == message);
+            CHECK(e.sample() == row);
+        }
+    };
+    {  // a label out of range at training row 17: found in a shuffled batch, reported as row 17
+        std::vector<int> y = train.y;
+        y[17] = 4;
+        expect([&] { fit(net, opt, {train.x, y}, val.samples(), quiet(1, 32, 5)); },
+               "layerwise: fit: sample 17 of the training set: label 4 is outside [0, 3)", 17);
+    }
+    {  // in the validation set, at row 500 (the second evaluation batch of 512 starts at 512)
+        std::vector<int> y = val.y;
+        y[500] = -1;
+        expect([&] { fit(net, opt, train.samples(), {val.x, y}, quiet(1, 32, 5)); },
+               "layerwise: fit: sample 500 of the validation set: label -1 is outside [0, 3)", 500);
+        expect([&] { evaluate(net, Samples<float>{val.x, y}, 128); },
+               "layerwise: evaluate: sample 500: label -1 is outside [0, 3)", 500);
+    }
+    {  // a NaN feature: refused before training starts, and by evaluate
+        Matrix<float> x = train.x;
+        x(123, 4) = std::numeric_limits<float>::quiet_NaN();
+        const auto before = parameters_of(net);
+        expect([&] { fit(net, opt, {x, train.y}, val.samples(), quiet(1, 32, 5)); },
+               "layerwise: fit: sample 123 of the training set: feature 4 is NaN", 123);
+        CHECK(parameters_of(net) == before);  // nothing was trained
+        expect([&] { evaluate(net, Samples<float>{x, train.y}); }, "layerwise: evaluate: sample 123: feature 4 is NaN",
+               123);
+    }
 }

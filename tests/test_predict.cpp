@@ -4,6 +4,7 @@
 #include <layerwise/predict.hpp>
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 using namespace layerwise;
@@ -134,4 +135,21 @@ TEST_CASE("after predict the layers have forgotten the input: backward is an err
     const std::vector<float> none;
     CHECK_THROWS_WITH_AS(predict(net, MatrixView<float>(none.data(), 0, 6)),
                          "layerwise: predict: the batch is empty (0 rows)", std::invalid_argument);
+}
+
+TEST_CASE("predict, outputs and probabilities name a row with a NaN or an infinity by its row in x") {
+    BnNet net;
+    Matrix<float> x = random_matrix<float>(300, 6, 4);
+    x(200, 5) = -std::numeric_limits<float>::infinity();  // in the second batch of 128
+    try {
+        predict(net, x);
+        FAIL("no error for an infinite feature");
+    } catch (const SampleError& e) {
+        CHECK(std::string(e.what()) == "layerwise: predict: sample 200: feature 5 is -inf");
+        CHECK(e.sample() == 200);
+    }
+    CHECK_THROWS_WITH_AS(outputs(net, x), "layerwise: outputs: sample 200: feature 5 is -inf", SampleError);
+    x(200, 5) = 0;
+    x(7, 0) = std::numeric_limits<float>::quiet_NaN();
+    CHECK_THROWS_WITH_AS(probabilities(net, x), "layerwise: probabilities: sample 7: feature 0 is NaN", SampleError);
 }

@@ -66,10 +66,10 @@ TEST_CASE("labels must match the rows and lie in range") {
     CHECK_THROWS_WITH_AS(loss.forward(z, std::vector<int>{1}),
                          "layerwise: SoftmaxCrossEntropy: 2 rows of logits but 1 labels", std::invalid_argument);
     CHECK_THROWS_WITH_AS(loss.forward(z, std::vector<int>{1, 10}),
-                         "layerwise: SoftmaxCrossEntropy: label 10 of sample 1 is outside [0, 10)",
+                         "layerwise: SoftmaxCrossEntropy: sample 1 of the batch: label 10 is outside [0, 10)",
                          std::invalid_argument);
     CHECK_THROWS_WITH_AS(loss.forward(z, std::vector<int>{-1, 0}),
-                         "layerwise: SoftmaxCrossEntropy: label -1 of sample 0 is outside [0, 10)",
+                         "layerwise: SoftmaxCrossEntropy: sample 0 of the batch: label -1 is outside [0, 10)",
                          std::invalid_argument);
     const Matrix<float> none = zeros<float>(0, 10);
     CHECK_THROWS_WITH_AS(loss.forward(none, std::vector<int>{}),

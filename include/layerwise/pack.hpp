@@ -5,7 +5,8 @@
 // one instruction that the language cannot spell. On other targets Pack<T> is T and the
 // loops that use it are scalar. Every operation is an IEEE element-wise one, so a lane
 // computes what a scalar loop does. Used by the optimizers' updates (optim/elementwise.hpp)
-// the few-row matrix product of batch-1 inference (small_gemm.hpp) and fit's finite check.
+// the few-row matrix product of batch-1 inference (small_gemm.hpp), fit's finite check and
+// the check of every sample for NaN and infinity (sample_error.hpp).
 //
 // Why not xsimd, which does this in general: its headers and their instantiation are a large
 // part of the compile time of every translation unit that trains a network. Why not
@@ -43,7 +44,7 @@ using PackDouble = double __attribute__((vector_size(pack_bytes)));
 /// A vector of T for the target (see above); T itself when it has none.
 template <class T>
 struct PackOf {
-    using type = T;
+    using type = T;  ///< T: no vector type on this target
 };
 #if defined(LAYERWISE_X86_PACKS)
 template <>
@@ -56,28 +57,34 @@ struct PackOf<double> {
 };
 #endif
 
+/// A vector of T for the target, or T itself (see PackOf).
 template <class T>
 using Pack = typename PackOf<T>::type;
 
 /// Loads and stores of V (a scalar, or a Pack) from unaligned memory.
 template <class V>
 struct Lanes {
+    /// The V at p (one unaligned load).
     template <class T>
     static V load(const T* p) {
         V v;
         std::memcpy(&v, p, sizeof v);  // one unaligned load
         return v;
     }
+    /// Stores v at p (one unaligned store).
     template <class T>
     static void store(T* p, const V& v) {
         std::memcpy(p, &v, sizeof v);
     }
 };
 
+/// Loads and stores of a scalar: the tail of a loop over packs.
 template <class T>
     requires std::is_arithmetic_v<T>
 struct Lanes<T> {
+    /// *p.
     static T load(const T* p) { return *p; }
+    /// *p = v.
     static void store(T* p, T v) { *p = v; }
 };
 
@@ -122,5 +129,15 @@ T sum_of_packs(const T* v, std::size_t n, F f) {
     for (T lane : lanes) sum += lane;
     return sum;
 }
+
+namespace detail {
+/// True when none of the n values is a NaN or an infinity. v * 0 is 0 for every finite v and
+/// NaN for NaN or +-inf, so a sum of them is 0 exactly when all are finite. In packs, because
+/// fit checks every training step's gradients with it: a scalar sum is several times slower.
+template <class T>
+bool all_finite(const T* v, std::size_t n) {
+    return sum_of_packs(v, n, [](auto x) { return x * T(0); }) == T(0);
+}
+}  // namespace detail
 
 }  // namespace layerwise

@@ -12,11 +12,13 @@
 // the workspaces stay the size of one batch. In inference mode every row is computed on its
 // own, so a batch of one row works and a row's answer does not depend on the rows around it.
 // When they return, the layers have forgotten their input (forget_inputs): a backward after
-// them is an error, not a read of x, and x may be a temporary.
+// them is an error, not a read of x, and x may be a temporary. A row with a NaN or an infinity
+// throws SampleError naming it (its answer would be NaN, and its class a silent 0).
 #pragma once
 
 #include "loss/softmax.hpp"
 #include "matrix_view.hpp"
+#include "sample_error.hpp"
 #include "visit.hpp"
 
 #include <algorithm>
@@ -41,7 +43,9 @@ void for_each_output_batch(Net& net, MatrixView<typename Net::scalar_type> x, st
         throw std::invalid_argument("layerwise: " + std::string(who) + ": batch_size must be at least 1");
     for (std::size_t first = 0; first < x.rows(); first += batch_size) {
         const std::size_t rows = std::min(batch_size, x.rows() - first);
-        f(first, net.forward(x.row_range(first, rows), Mode::inference));
+        const MatrixView<typename Net::scalar_type> batch = x.row_range(first, rows);
+        require_finite_rows(batch, who, first, "");
+        f(first, net.forward(batch, Mode::inference));
     }
     forget_inputs(net);
 }
@@ -94,16 +98,20 @@ std::vector<int> predict(Net& net, MatrixView<typename Net::scalar_type> x, std:
 }
 
 // The same three on a Matrix, temporaries included (the layers forget it before it dies).
+
+/// outputs(net, x) on a Matrix, a temporary included.
 template <class Net>
 Matrix<typename Net::scalar_type> outputs(Net& net, const Matrix<typename Net::scalar_type>& x,
                                           std::size_t batch_size = 128) {
     return outputs(net, MatrixView<typename Net::scalar_type>(x), batch_size);
 }
+/// probabilities(net, x) on a Matrix, a temporary included.
 template <class Net>
 Matrix<typename Net::scalar_type> probabilities(Net& net, const Matrix<typename Net::scalar_type>& x,
                                                 std::size_t batch_size = 128) {
     return probabilities(net, MatrixView<typename Net::scalar_type>(x), batch_size);
 }
+/// predict(net, x) on a Matrix, a temporary included.
 template <class Net>
 std::vector<int> predict(Net& net, const Matrix<typename Net::scalar_type>& x, std::size_t batch_size = 128) {
     return predict(net, MatrixView<typename Net::scalar_type>(x), batch_size);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include "../concepts.hpp"
+#include "../sample_error.hpp"
 #include "softmax.hpp"
 
 #include <cmath>
@@ -21,11 +22,12 @@
 
 namespace layerwise {
 
+/// Softmax and categorical cross-entropy in one, stable, with Keras' clipping (the top of this file).
 template <class T = float>
 class SoftmaxCrossEntropy {
 public:
-    static constexpr T epsilon = T(1e-7);
-    using target_type = std::span<const int>;  // one class index per row (loss_function.hpp)
+    static constexpr T epsilon = T(1e-7);  ///< the probability is clipped to [epsilon, 1 - epsilon] (Keras)
+    using target_type = std::span<const int>;  ///< one class index per row (loss_function.hpp)
 
     /// The mean loss over the batch. logits: (B x C), labels: B class indices in [0, C).
     T forward(const Matrix<T>& logits, std::span<const int> labels) {
@@ -45,9 +47,8 @@ public:
         for (std::size_t i = 0; i < B; ++i) {
             const int y = labels[i];
             if (y < 0 || static_cast<std::size_t>(y) >= C)
-                throw std::invalid_argument("layerwise: SoftmaxCrossEntropy: label " + std::to_string(y) +
-                                            " of sample " + std::to_string(i) + " is outside [0, " +
-                                            std::to_string(C) + ")");
+                throw SampleError("SoftmaxCrossEntropy", i, " of the batch",
+                                  "label " + std::to_string(y) + " is outside [0, " + std::to_string(C) + ")");
             const std::size_t label = static_cast<std::size_t>(y);
             const T* zi = z + i * C;
             const auto [argmax, m, s] = softmax_row(zi, p + i * C, C);  // p = softmax(z)

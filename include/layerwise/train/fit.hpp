@@ -29,9 +29,11 @@
 #include "../loss/mean_squared_error.hpp"
 #include "../loss/softmax_cross_entropy.hpp"
 #include "../pack.hpp"
+#include "../sample_error.hpp"
 #include "../visit.hpp"
 #include "history.hpp"
 #include "progress.hpp"
+#include "training_state.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -44,6 +46,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -69,6 +72,15 @@ struct FitOptions {
     std::size_t evaluation_batch_size = 512;
     Verbosity verbosity = default_verbosity();
     std::ostream* out = &std::cout;
+    /// Go on from this state (training_state.hpp), with the network and the optimizer restored
+    /// from the same checkpoint (io::load_training_state): fit starts at epoch epochs_done + 1,
+    /// computes what an uninterrupted run would have, and returns the whole history. The state
+    /// must come from a run with the same seed, batch size and number of training samples.
+    /// nullptr: from the start.
+    const TrainingState* resume_from = nullptr;
+    /// Called after every completed epoch (after FitDiagnostics::on_epoch_end) with the state to
+    /// resume from; io::TrainingCheckpoint saves it there with the network and the optimizer.
+    std::function<void(const TrainingState&)> on_epoch_state = {};
 };
 
 /// What fit measures and reports beside training.
@@ -118,6 +130,16 @@ struct target_rows<MatrixView<T>> {
 namespace detail {
 
 inline constexpr double not_measured = std::numeric_limits<double>::quiet_NaN();
+
+// Throws SampleError (who, the row, of) for the first of rows [0, n) whose features, or
+// regression targets, hold a NaN or an infinity.
+template <class T, class Targets>
+void require_finite_samples(const Samples<T, Targets>& data, std::size_t n, const std::string& who,
+                            const std::string& of) {
+    require_finite_rows(MatrixView<T>(data.x.data(), n, data.x.shape(1)), who, 0, of);
+    if constexpr (std::is_same_v<Targets, MatrixView<T>>)
+        require_finite_rows(MatrixView<T>(data.y.data(), n, data.y.cols()), who, 0, of, "target");
+}
 
 // The targets of samples [first, first + rows), in place.
 template <class Targets>
@@ -171,15 +193,6 @@ inline void shuffle(std::vector<std::size_t>& order, std::mt19937_64& rng) {
     for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[draw_index(rng, i)]);
 }
 
-/// True when none of the n values is a NaN or an infinity. v * 0 is 0 for every finite v and
-/// NaN for NaN or +-inf, so a sum of them is 0 exactly when all are finite. In packs
-/// (sum_of_packs), because this runs on every training step: a scalar sum is several times
-/// slower.
-template <class T>
-bool all_finite(const T* v, std::size_t n) {
-    return sum_of_packs(v, n, [](auto x) { return x * T(0); }) == T(0);
-}
-
 }  // namespace detail
 
 /// Returns the name of the first parameter whose gradient holds a NaN or an infinity, or "".
@@ -194,6 +207,7 @@ std::string first_nonfinite_gradient(Net& net) {
 
 /// Mean loss, and accuracy for a loss that counts correct classifications (else NaN), over
 /// the first `limit` samples (all by default), BatchNorm in inference mode, in batches.
+/// A bad sample (a NaN feature, a label the loss refuses) throws SampleError with its row in data.
 template <class Net, LossFunction<typename Net::scalar_type> Loss>
 Evaluation evaluate(Net& net, Loss loss, const Samples<typename Net::scalar_type, typename Loss::target_type>& data,
                     std::size_t batch_size = 128, std::size_t limit = std::size_t(-1)) {
@@ -204,14 +218,20 @@ Evaluation evaluate(Net& net, Loss loss, const Samples<typename Net::scalar_type
         throw std::invalid_argument(std::string("layerwise: evaluate: rows and ") + R::noun + " differ in number");
     if (n == 0) throw std::invalid_argument("layerwise: evaluate: no samples");
     if (batch_size == 0) throw std::invalid_argument("layerwise: evaluate: batch_size must be at least 1");
+    detail::require_finite_samples(data, n, "evaluate", "");
     Matrix<T> x;  // x: (rows x features), one batch
     double total = 0, correct = 0;
     for (std::size_t first = 0; first < n; first += batch_size) {
         const std::size_t rows = std::min(batch_size, n - first);
         ensure_shape(x, rows, features);
         std::copy(data.x.data() + first * features, data.x.data() + (first + rows) * features, x.data());
-        total += double(loss.forward(net.forward(x, Mode::inference), detail::target_range(data.y, first, rows))) *
-                 double(rows);
+        try {
+            total += double(loss.forward(net.forward(x, Mode::inference), detail::target_range(data.y, first, rows))) *
+                     double(rows);
+        } catch (const SampleError& e) {  // e counts from the batch's first row
+            forget_inputs(net);
+            throw SampleError("evaluate", first + e.sample(), "", e.problem());
+        }
         if constexpr (CountsCorrect<Loss>) correct += double(loss.correct());
     }
     forget_inputs(net);  // x, the layers' last input, dies here
@@ -238,13 +258,20 @@ class FitLoop {
 
 public:
     // Throws std::invalid_argument for an empty training set, targets that do not match its
-    // rows, or a batch size of 0, before anything is allocated.
-    static void check(const Data& train, const FitOptions& options) {
-        const std::size_t n = target_rows<Targets>::count(train.y);
+    // rows, or a batch size of 0, and SampleError for a NaN or an infinity in either set,
+    // before anything is allocated.
+    static void check(const Data& train, const Data& validation, const FitOptions& options) {
+        using R = target_rows<Targets>;
+        const std::size_t n = R::count(train.y);
         if (n == 0 || train.x.shape(0) != n)
             throw std::invalid_argument(std::string("layerwise: fit: the training set is empty or its rows and ") +
-                                        target_rows<Targets>::noun + " differ in number");
+                                        R::noun + " differ in number");
+        if (validation.x.shape(0) != R::count(validation.y))
+            throw std::invalid_argument(std::string("layerwise: fit: the validation set's rows and ") + R::noun +
+                                        " differ in number");
         if (options.batch_size == 0) throw std::invalid_argument("layerwise: fit: batch_size must be at least 1");
+        require_finite_samples(train, n, "fit", " of the training set");
+        require_finite_samples(validation, R::count(validation.y), "fit", " of the validation set");
     }
 
     FitLoop(Net& net, Optimizer& optimizer, Loss loss, const Data& train, const Data& validation,
@@ -256,10 +283,11 @@ public:
           last_(zeros<T>(n_ % batch_ ? n_ % batch_ : batch_, train.x.shape(1))),
           progress_(*options.out, options.verbosity) {
         std::iota(order_.begin(), order_.end(), std::size_t{0});
+        if (options.resume_from) resume(*options.resume_from);
     }
 
     History run() {
-        for (std::size_t epoch = 1; epoch <= options_.epochs; ++epoch)
+        for (std::size_t epoch = history_.epochs.size() + 1; epoch <= options_.epochs; ++epoch)
             if (!train_epoch(epoch)) break;
         return std::move(history_);
     }
@@ -292,7 +320,43 @@ private:
         history_.epochs.push_back(record);
         progress_.end_epoch(record);
         if (diagnostics_.on_epoch_end) diagnostics_.on_epoch_end(record);
+        if (options_.on_epoch_state) options_.on_epoch_state(state());
         return true;
+    }
+
+    // Where training stands after the last completed epoch.
+    TrainingState state() const {
+        TrainingState s;
+        s.epochs_done = history_.epochs.size();
+        s.global_step = global_step_;
+        s.seed = options_.seed;
+        s.batch_size = batch_;
+        s.shuffle_rng = TrainingState::text_of(rng_);
+        s.order.assign(order_.begin(), order_.end());
+        s.epochs = history_.epochs;
+        return s;
+    }
+
+    // Takes up a state saved after an epoch of a run like this one.
+    void resume(const TrainingState& s) {
+        auto refuse = [&](const std::string& what, std::size_t saved, std::size_t ours) {
+            throw std::invalid_argument("layerwise: fit: the training state to resume from has " + what + " " +
+                                        std::to_string(saved) + ", this fit " + std::to_string(ours));
+        };
+        if (s.seed != options_.seed) refuse("seed", s.seed, options_.seed);
+        if (s.batch_size != batch_) refuse("batch size", s.batch_size, batch_);
+        if (s.order.size() != n_) refuse("a training set of", s.order.size(), n_);
+        if (s.epochs.size() != s.epochs_done) refuse("a history of", s.epochs.size(), s.epochs_done);
+        std::vector<bool> seen(n_);
+        for (std::uint64_t i : s.order) {
+            if (i >= n_ || seen[i]) throw std::invalid_argument("layerwise: fit: the training state's sample order "
+                                                                "is not an order of the training samples");
+            seen[i] = true;
+        }
+        rng_ = s.generator();
+        std::copy(s.order.begin(), s.order.end(), order_.begin());
+        global_step_ = s.global_step;
+        history_.epochs = s.epochs;
     }
 
     // Step s (1-based) of the epoch: the batch's forward and backward, the finite check, and
@@ -302,7 +366,13 @@ private:
         const std::size_t first = (s - 1) * batch_, rows = std::min(batch_, n_ - first);
         Matrix<T>& x = rows == full_.shape(0) ? full_ : last_;
         gather_batch(train_, order_, first, x, targets_);
-        const T value = loss_.forward(net_.forward(x, Mode::train), targets_.view());
+        T value;
+        try {
+            value = loss_.forward(net_.forward(x, Mode::train), targets_.view());
+        } catch (const SampleError& e) {  // e counts from the batch's first row, in shuffled order
+            forget_inputs(net_);
+            throw SampleError("fit", order_[first + e.sample()], " of the training set", e.problem());
+        }
         if (diagnostics_.input_gradient) net_.backward(loss_.backward());
         else backward_parameters(net_, loss_.backward());
         if (const std::string bad = why_not_finite(value); !bad.empty()) {
@@ -338,17 +408,26 @@ private:
     EpochRecord evaluate_epoch(std::size_t epoch, const Running& running) {
         const Evaluation val = [&] {
             auto timed = history_.times.measure("evaluation");
-            return evaluate(net_, loss_, validation_, options_.evaluation_batch_size);
+            return evaluate_set(validation_, std::size_t(-1), " of the validation set");
         }();
         EpochRecord record{epoch, running.mean_loss(), running.accuracy(), val.loss, val.accuracy, 0};
         if (diagnostics_.inference_train_samples > 0) {
             auto timed = history_.times.measure("train_inference");
             const Evaluation t =
-                evaluate(net_, loss_, train_, options_.evaluation_batch_size, diagnostics_.inference_train_samples);
+                evaluate_set(train_, diagnostics_.inference_train_samples, " of the training set");
             record.train_loss_inference = t.loss;
             record.train_accuracy_inference = t.accuracy;
         }
         return record;
+    }
+
+    // evaluate, its SampleError saying which set the sample is in.
+    Evaluation evaluate_set(const Data& data, std::size_t limit, const char* of) {
+        try {
+            return evaluate(net_, loss_, data, options_.evaluation_batch_size, limit);
+        } catch (const SampleError& e) {
+            throw SampleError("fit", e.sample(), of, e.problem());
+        }
     }
 
     void stop(const Divergence& d) {
@@ -383,7 +462,7 @@ History fit(Net& net, Optimizer& optimizer, Loss loss,
             const Samples<typename Net::scalar_type, typename Loss::target_type>& validation,
             const FitOptions& options, const FitDiagnostics& diagnostics = {}) {
     using Loop = detail::FitLoop<Net, Optimizer, Loss>;
-    Loop::check(train, options);
+    Loop::check(train, validation, options);
     return Loop(net, optimizer, std::move(loss), train, validation, options, diagnostics).run();
 }
 
