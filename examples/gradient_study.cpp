@@ -16,13 +16,16 @@
 // (gradients.csv, probe.csv, bn_stats.csv for BatchNorm configs, a TensorBoard event file;
 // examples/my_network_study.cpp does the same for a network of your own). A run is built in
 // OUT/.incomplete/ (study::RunFolder) and renamed into place when complete, so a rerun skips
-// finished runs and redoes a killed one from scratch. The machinery is include/layerwise/study/;
+// finished runs. A run saves its training state (state.npz: network, optimizer, shuffle,
+// history and the recorder's rows) after every epoch, so one that was killed or preempted goes
+// on from its last completed epoch on the next attempt, with the bits of a run never stopped. The machinery is include/layerwise/study/;
 // this program is the seed's configuration and the command line.
 #include "options.hpp"
 #include "seed_settings.hpp"
 
 #include <layerwise/blas_runtime.hpp>
 #include <layerwise/io/atomic_file.hpp>
+#include <layerwise/io/training_state.hpp>
 #include <layerwise/study/grid.hpp>
 #include <layerwise/study/keras_history.hpp>
 #include <layerwise/study/recorder.hpp>
@@ -120,7 +123,13 @@ PhaseTimes train(const Options& o, const seed::Run& run, const data::Split& spli
         run.settings.apply(*net);
         RMSprop<float> optimizer;
         run.settings.apply(optimizer);
-        study::Recorder<Net> recorder(*net, probe.x, probe.y, dir, o.grad_every);
+        io::TrainingCheckpoint checkpoint(dir / "state.npz", *net, optimizer);  // a killed attempt's, if any
+        study::Recorder<Net> recorder(*net, probe.x, probe.y, dir, o.grad_every, checkpoint.resumed());
+        if (const TrainingState* s = checkpoint.resumed()) {
+            std::lock_guard lock(print);
+            std::printf("  %-28s resuming after epoch %zu/%zu\n", run.name().c_str(), s->epochs_done, o.epochs);
+            std::fflush(stdout);
+        }
         FitDiagnostics diagnostics;
         diagnostics.inference_train_samples = std::min(o.train_inference, split.train.size());
         diagnostics.on_epoch_end = [&](const EpochRecord& r) {
@@ -128,7 +137,9 @@ PhaseTimes train(const Options& o, const seed::Run& run, const data::Split& spli
             std::fputs(study::epoch_summary(run.name(), r, o.epochs).c_str(), stdout);
             std::fflush(stdout);
         };
-        const FitOptions fo{.epochs = o.epochs, .batch_size = o.batch, .seed = run.seed, .verbosity = Verbosity::quiet};
+        const FitOptions fo = checkpoint.options(
+            {.epochs = o.epochs, .batch_size = o.batch, .seed = run.seed, .verbosity = Verbosity::quiet},
+            [&] { return recorder.progress(); });
         const History h = fit(*net, optimizer, {split.train.images, split.train.labels},
                               {split.test.images, split.test.labels}, fo, recorder.diagnostics(diagnostics));
         recorder.write();
@@ -137,6 +148,7 @@ PhaseTimes train(const Options& o, const seed::Run& run, const data::Split& spli
         auto timed = times.measure("files");
         io::write_file_atomically(dir / "history.csv", h.csv());
         io::write_file_atomically(dir / "keras_history.csv", study::keras_history_csv(h));
+        fs::remove(dir / "state.npz");  // the finished run's folder holds its results only
         io::write_file_atomically(
             dir / "run.json", run_json(o, run, Net::parameter_count, diagnostics.inference_train_samples, h, times));
     });
@@ -182,9 +194,9 @@ int main(int argc, char** argv) {
         std::mutex print;
         std::vector<study::Job> work;
         for (std::size_t k : todo)
-            work.push_back({names[k], [&, &run = runs[k]](const fs::path& dir) {
-                                return train(o, run, split, probe, print, dir);
-                            }});
+            work.push_back({names[k],
+                            [&, &run = runs[k]](const fs::path& dir) { return train(o, run, split, probe, print, dir); },
+                            "state.npz"});
         const study::RunsDone done = study::run_jobs(me, out, work, jobs, print);
         if (done.failed) return 1;
         std::printf("%s%s: %zu runs in %.1f s. Figures and report: scripts/study_report.py %s\n",

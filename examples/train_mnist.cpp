@@ -1,9 +1,13 @@
 // train_mnist — trains one of the seed's MLPs on MNIST (or Fashion-MNIST), as the seed's
-// Keras notebook does with model.fit, and writes history.csv and model.npz.
+// Keras notebook does with model.fit, and writes history.csv and model.npz. After every epoch
+// it saves state.npz (the network, the optimizer and where training stands), so that a run
+// killed or preempted goes on with --resume from its last completed epoch, with the bits of a
+// run that never stopped.
 //
 //   train_mnist --config bn --depth 10 --epochs 5
 //   train_mnist --config plain --depth 40 --numerics keras2.1 --out runs/plain40
 //   train_mnist --config bn --depth 35 --bn-debias on --bn-momentum 0.9 --init he_uniform
+//   train_mnist --config bn --depth 10 --epochs 20 --out runs/bn10 --resume   (after a kill: goes on)
 #include "options.hpp"
 #include "seed_settings.hpp"
 
@@ -12,6 +16,7 @@
 #include <layerwise/init.hpp>
 #include <layerwise/models/seed_select.hpp>
 #include <layerwise/io/npz.hpp>
+#include <layerwise/io/training_state.hpp>
 #include <layerwise/optim/adam.hpp>
 #include <layerwise/optim/rmsprop.hpp>
 #include <layerwise/optim/sgd.hpp>
@@ -43,6 +48,7 @@ struct Options {
     std::string rmsprop_epsilon, bn_debias, bn_momentum, init;  // empty: as the preset / Keras' default
     std::size_t train_inference = 10000;
     bool quiet = false;
+    bool resume = false;
     std::size_t threads = 1;
 };
 
@@ -98,7 +104,10 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"glorot_uniform", "he_uniform", "he_normal"}));
     app.add_option("--train-inference", o.train_inference,
                    "after each epoch, evaluate this many training images in inference mode (0: off)");
-    app.add_flag("--quiet", o.quiet, "print nothing while training");
+    app.add_flag("--quiet", o.quiet, "print nothing while training (a resumed run still says so)");
+    app.add_flag("--resume", o.resume,
+                 "go on from OUT/state.npz (saved after every epoch) if a stopped run left one; the same options "
+                 "as that run, and the result is the bits of a run that never stopped");
     app.add_option("--threads", o.threads, "threads (results are deterministic for a given count)")
         ->check(seed::whole_number(1, max_threads));
     CLI11_PARSE(app, argc, argv);
@@ -113,7 +122,7 @@ int main(int argc, char** argv) {
         const fs::path out = o.out.empty() ? fs::path("runs") / (o.config + "-d" + std::to_string(o.depth) + "-s" +
                                                                  std::to_string(o.seed))
                                            : fs::path(o.out);
-        seed::check_output_folder(out, {"history.csv", "model.npz"});
+        seed::check_output_folder(out, {"history.csv", "model.npz", "state.npz"});
         const data::Split split = seed::load_dataset(o.dataset, o.data);
         fs::create_directories(out);
 
@@ -138,15 +147,23 @@ int main(int argc, char** argv) {
             if (auto* rms = std::get_if<RMSprop<float>>(&optimizer)) settings.apply(*rms);
             const History result = std::visit(
                 [&](auto& opt) {
+                    io::TrainingCheckpoint checkpoint(out / "state.npz", *net, opt, o.resume);
+                    if (const TrainingState* s = checkpoint.resumed()) {  // said even with --quiet
+                        history.epochs = s->epochs;
+                        std::cout << "resuming from " << checkpoint.file().string() << " after epoch "
+                                  << s->epochs_done << std::endl;
+                    } else if (o.resume) {
+                        std::cout << "no " << checkpoint.file().string() << " to resume from: starting at epoch 1\n";
+                    }
                     return fit(*net, opt, {split.train.images, split.train.labels},
-                               {split.test.images, split.test.labels}, fo, diagnostics);
+                               {split.test.images, split.test.labels}, checkpoint.options(fo), diagnostics);
                 },
                 optimizer);
             result.write_csv(out / "history.csv");
             io::save_npz(*net, out / "model.npz");
             if (!o.quiet)
-                std::cout << "wrote " << (out / "history.csv").string() << " and " << (out / "model.npz").string()
-                          << "\n";
+                std::cout << "wrote " << (out / "history.csv").string() << ", " << (out / "model.npz").string()
+                          << " and " << (out / "state.npz").string() << "\n";
             if (result.divergence) status = 3;
         });
     } catch (const std::exception& e) {

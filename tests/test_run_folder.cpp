@@ -34,6 +34,28 @@ TEST_CASE("a run is built in .incomplete and appears in OUT only when committed"
     CHECK(fs::is_empty(out.path / ".incomplete"));
 }
 
+TEST_CASE("a run that saved a state to resume from keeps its folder for the next attempt") {
+    const TempDir out("run_folder");
+    const fs::path incomplete = out.path / ".incomplete";
+    fs::create_directories(incomplete / "bn-d10-s1.hostA.1");  // killed before its first epoch
+    fs::create_directories(incomplete / "bn-d10-s1.hostB.2");  // killed after one
+    write_file(incomplete / "bn-d10-s1.hostB.2" / "state.npz", "epoch 1");
+    write_file(incomplete / "bn-d10-s1.hostB.2" / "events.out.tfevents.1.hostB", "events");
+    study::RunFolder run(out.path, "bn-d10-s1");
+    const fs::path tmp = run.begin("state.npz");
+    CHECK(run.resumed());
+    CHECK(tmp.filename().string().ends_with("." + std::to_string(getpid())));  // now this process's
+    CHECK(read_file(tmp / "state.npz") == "epoch 1");
+    CHECK(read_file(tmp / "events.out.tfevents.1.hostB") == "events");
+    CHECK(!fs::exists(incomplete / "bn-d10-s1.hostA.1"));
+    CHECK(!fs::exists(incomplete / "bn-d10-s1.hostB.2"));
+
+    study::RunFolder fresh(out.path, "bn-d10-s1");  // without a file to resume from: starts again
+    const fs::path again = fresh.begin();
+    CHECK_FALSE(fresh.resumed());
+    CHECK(fs::is_empty(again));
+}
+
 TEST_CASE("beginning a run deletes what killed attempts at it left, and nothing of other runs") {
     const TempDir out("run_folder");
     fs::create_directories(out.path / ".incomplete" / "bn-d10-s1.otherhost.123");

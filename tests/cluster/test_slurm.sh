@@ -82,6 +82,9 @@ SHARDS=2 GRADIENT_STUDY=$study bash "$src/scripts/slurm/submit_study.sh" "$work/
 read -r array report < <(sed -n 's/^submit_study: array job \([0-9]*\) .*report job \([0-9]*\) .*/\1 \2/p' "$work/submit.log")
 [ -n "$array" ] && [ -n "$report" ] || fail "no job ids in: $(cat "$work/submit.log")"
 scontrol show job "$report" | grep -q "Dependency=afterok:${array}" || fail "the report does not depend on the array"
+# study.sbatch declares itself requeueable: a preempted task goes back to the queue and its runs
+# resume from their last epoch (gradient_study's state.npz; tests/study/test_study.sh kills one).
+scontrol show job "$array" | grep -q "Requeue=1" || fail "the study's tasks are not requeueable: $(scontrol show job "$array" | grep -o 'Requeue=[0-9]*' | head -1)"
 for _ in $(seq 1 600); do  # 5 minutes at most
   [ -z "$(squeue -h -j "$array,$report" 2> /dev/null)" ] && break
   sleep 0.5

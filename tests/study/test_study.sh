@@ -3,8 +3,10 @@
 #   1. every run folder holds history.csv (with the inference-mode columns), keras_history.csv,
 #      gradients.csv, probe.csv, run.json and an event file, and BatchNorm runs bn_stats.csv;
 #   2. --shard 1/2 + --shard 2/2, merged by study_report.py, give the same accuracy table as one run;
-#   3. a study killed in the middle of a run, then rerun, keeps the finished runs, redoes the killed
-#      one from scratch and ends complete.
+#   3. a study killed in the middle of a run, then rerun, keeps the finished runs and ends complete;
+#   4. a run killed with SIGKILL in the middle of an epoch goes on from its last completed epoch
+#      and ends with the files of a run never stopped: history (but the wall times), gradients,
+#      probe and BatchNorm rows byte for byte, the event file's events (but their wall times).
 # usage: test_study.sh GRADIENT_STUDY_BINARY SOURCE_DIR WORK_DIR
 set -euo pipefail
 study=$1 src=$2 work=$3
@@ -81,4 +83,41 @@ for run in bn-d10-s1 bn-d10-s2 plain-d10-s1 plain-d10-s2; do
   [ -f "$work/killed/$run/run.json" ] || fail "$run missing after the rerun"
 done
 [ -z "$(ls -A "$work/killed/.incomplete")" ] || fail ".incomplete not empty after the rerun"
-echo "study: runs complete, shards merge to the unsharded table, a killed study resumes"
+# 4. Epochs of 20000 samples at depth 40 take long enough (over a second) to be killed inside one.
+$py "$src/tests/study/make_idx.py" "$work/data20k" 20000 500
+long=(--data "$work/data20k" --configs bn --depths 40 --seeds 1 --epochs 3 --probe 64 --batch 32 --train-inference 2000 --jobs 1)
+"$study" "${long[@]}" --out "$work/straight" > /dev/null
+"$study" "${long[@]}" --out "$work/resumed" > "$work/resumed1.log" &
+pid=$!
+for _ in $(seq 1 1200); do
+  ls "$work"/resumed/.incomplete/bn-d40-s1.*/state.npz > /dev/null 2>&1 && break
+  sleep 0.05
+done
+ls "$work"/resumed/.incomplete/bn-d40-s1.*/state.npz > /dev/null 2>&1 || fail "no epoch finished in 60 s"
+sleep 0.4  # into epoch 2
+kill -9 "$pid" 2>/dev/null || fail "the study finished before it could be killed"
+wait "$pid" 2>/dev/null || true
+[ ! -e "$work/resumed/bn-d40-s1" ] || fail "the run was finished before it was killed"
+"$study" "${long[@]}" --out "$work/resumed" > "$work/resumed2.log"
+grep -q "bn-d40-s1 *resuming after epoch [12]/3" "$work/resumed2.log" || fail "the run did not resume: $(cat "$work/resumed2.log")"
+a=$work/straight/bn-d40-s1 b=$work/resumed/bn-d40-s1
+no_seconds() { cut -d, -f1-5,7- "$1"; }
+diff <(no_seconds "$a/history.csv") <(no_seconds "$b/history.csv") || fail "history.csv differs after resuming"
+for f in keras_history.csv gradients.csv probe.csv bn_stats.csv; do
+  cmp "$a/$f" "$b/$f" || fail "$f differs after resuming"
+done
+[ ! -e "$b/state.npz" ] || fail "the finished run kept its state.npz"
+[ "$(ls "$b"/events.out.tfevents.* | wc -l)" = 1 ] || fail "the resumed run has more than one event file"
+events() {  # every event's step, tags and values, without wall times
+  $py "$src/tests/decode_tfevents.py" "$1"/events.out.tfevents.* |
+    $py -c 'import json, sys
+doc = json.load(sys.stdin)
+assert doc["ok"], doc
+for e in doc["events"]:
+    e.pop("wall_time", None)
+    print(json.dumps(e, sort_keys=True))'
+}
+diff <(events "$a") <(events "$b") > /dev/null || fail "the event file's events differ after resuming"
+[ -z "$(ls -A "$work/resumed/.incomplete")" ] || fail ".incomplete not empty after the resumed run"
+
+echo "study: runs complete, shards merge to the unsharded table, a killed study resumes, a run killed inside an epoch ends with the bits of one never stopped"

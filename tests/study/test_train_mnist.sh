@@ -4,7 +4,9 @@
 #   2. a bad data file is refused with a message naming the file;
 #   3. a run killed while training leaves no half-written file in --out, and a rerun completes;
 #   4. each numerics preset gives the same bits as its parts set by their own switches, and
-#      each part alone gives different ones.
+#      each part alone gives different ones;
+#   5. a run killed with SIGKILL in the middle of an epoch and taken up with --resume ends with
+#      the history (every column but the wall time) and model.npz of a run never stopped.
 # usage: test_train_mnist.sh TRAIN_MNIST_BINARY SOURCE_DIR WORK_DIR
 set -euo pipefail
 train=$1 src=$2 work=$3
@@ -35,7 +37,7 @@ for _ in $(seq 1 600); do [ -f "$work/killed/history.csv" ] && break; sleep 0.05
 sleep 0.3
 kill -9 "$pid" 2>/dev/null || fail "the run finished before it could be killed"
 wait "$pid" 2>/dev/null || true
-leftovers=$(ls -A "$work/killed" | grep -v -x -e history.csv -e model.npz || true)
+leftovers=$(ls -A "$work/killed" | grep -v -x -e history.csv -e model.npz -e state.npz || true)
 [ -z "$leftovers" ] || fail "the killed run left: $leftovers"
 rows=$(tail -n +2 "$work/killed/history.csv" | wc -l)
 [ "$(grep -c ',ok,' "$work/killed/history.csv")" = "$rows" ] || fail "history.csv of the killed run has a partial row"
@@ -63,4 +65,25 @@ if "$train" "${quick[@]}" --optimizer adam --rmsprop-epsilon outside --out "$wor
   fail "--rmsprop-epsilon with --optimizer adam was accepted"
 fi
 grep -q -- "--rmsprop-epsilon applies to --optimizer rmsprop only" "$work/adam.err" || fail "unexpected message: $(cat "$work/adam.err")"
-echo "train_mnist: outputs complete, bad data refused by name, a killed run leaves only complete files, presets equal their parts"
+# 5. Epochs of 20000 samples at depth 40 take long enough (over a second) to be killed inside one.
+/usr/bin/python3 "$src/tests/study/make_idx.py" "$work/data20k" 20000 500
+long=(--data "$work/data20k" --config bn --depth 40 --epochs 3 --batch 32 --train-inference 2000 --quiet)
+"$train" "${long[@]}" --out "$work/straight"
+"$train" "${long[@]}" --out "$work/resumed" &
+pid=$!
+for _ in $(seq 1 1200); do [ -f "$work/resumed/state.npz" ] && break; sleep 0.05; done
+[ -f "$work/resumed/state.npz" ] || fail "no epoch finished in 60 s"
+sleep 0.4  # into epoch 2
+kill -9 "$pid" 2>/dev/null || fail "the run finished before it could be killed"
+wait "$pid" 2>/dev/null || true
+[ ! -e "$work/resumed/model.npz" ] || fail "the run finished before it was killed"
+done_before=$(grep -c ',ok,' "$work/resumed/history.csv")
+[ "$done_before" -lt 3 ] || fail "the run had finished every epoch when it was killed"
+"$train" "${long[@]}" --out "$work/resumed" --resume > "$work/resume.log"
+grep -q "resuming from $work/resumed/state.npz after epoch $done_before" "$work/resume.log" ||
+  fail "no resume message: $(cat "$work/resume.log")"
+diff <(no_seconds "$work/straight/history.csv") <(no_seconds "$work/resumed/history.csv") ||
+  fail "the resumed run's history differs from the uninterrupted run's"
+cmp "$work/straight/model.npz" "$work/resumed/model.npz" || fail "the resumed run's model.npz differs"
+
+echo "train_mnist: outputs complete, bad data refused by name, a killed run leaves only complete files, presets equal their parts, a killed run resumes to the same bits"

@@ -206,8 +206,29 @@ public:
         write_record(event);
     }
 
+    /// Goes on writing the existing event file `file`, cut back to its first `bytes` bytes (a
+    /// size bytes_written() gave, at the end of a record): what a resumed run does, so that its
+    /// file holds each event once. Throws std::runtime_error naming the file if it is missing,
+    /// shorter than `bytes`, or cannot be written.
+    EventWriter(const std::filesystem::path& file, std::uintmax_t bytes) : path_(file) {
+        std::error_code ec;
+        const std::uintmax_t size = std::filesystem::file_size(file, ec);
+        if (ec) throw std::runtime_error("EventWriter: cannot continue " + file.string() + ": " + ec.message());
+        if (size < bytes)
+            throw std::runtime_error("EventWriter: cannot continue " + file.string() + ": it has " +
+                                     std::to_string(size) + " bytes, fewer than the " + std::to_string(bytes) +
+                                     " written before");
+        std::filesystem::resize_file(file, bytes, ec);
+        if (ec) throw std::runtime_error("EventWriter: cannot cut " + file.string() + ": " + ec.message());
+        file_.reset(std::fopen(path_.c_str(), "ab"));
+        if (!file_) throw std::runtime_error("EventWriter: cannot open " + path_.string() + ": " + std::strerror(errno));
+        bytes_ = bytes;
+    }
+
     /// The event file's path.
     const std::filesystem::path& path() const noexcept { return path_; }
+    /// How many bytes the file holds: complete records only.
+    std::uintmax_t bytes_written() const noexcept { return bytes_; }
 
     /// One scalar; TensorBoard stores it as a float (Summary.Value.simple_value).
     void add_scalar(std::string_view tag, std::int64_t step, double value) {
@@ -249,10 +270,12 @@ private:
         const std::string record = tfrecord(event);
         if (std::fwrite(record.data(), 1, record.size(), file_.get()) != record.size() || std::fflush(file_.get()) != 0)
             throw std::runtime_error("EventWriter: cannot write " + path_.string() + ": " + std::strerror(errno));
+        bytes_ += record.size();
     }
 
     std::filesystem::path path_;
     std::unique_ptr<std::FILE, detail::FileCloser> file_;
+    std::uintmax_t bytes_ = 0;
 };
 
 }  // namespace layerwise::diagnostics

@@ -61,6 +61,10 @@ template <>
 inline constexpr std::string_view npy_descr<double> = "<f8";
 template <>
 inline constexpr std::string_view npy_descr<std::uint8_t> = "|u1";
+template <>
+inline constexpr std::string_view npy_descr<std::uint64_t> = "<u8";
+template <>
+inline constexpr std::string_view npy_descr<std::int64_t> = "<i8";
 
 /// Python's spelling of a shape: "(784, 128)", "(128,)", "()".
 inline std::string shape_text(const Shape& shape) {

@@ -130,38 +130,38 @@ inline void sync_file(const std::filesystem::path& file) {
     if (!ok) throw CheckpointError(file.string() + ": cannot flush to disk: " + std::strerror(error));
 }
 
-}  // namespace detail
-
-/// Writes every parameter of net, and its signature, to the .npz file `file`.
-template <class Net>
-void save_npz(Net& net, const std::filesystem::path& file) {
-    using T = typename Net::scalar_type;
-    static_assert(!npy_descr<T>.empty(), "layerwise: save_npz saves float and double networks");
+// Writes a zip archive to `file` atomically: fill(zip) adds the members; the archive is
+// flushed to disk and renamed over `file` (see the top of the file).
+template <class Fill>
+void write_zip_atomically(const std::filesystem::path& file, Fill&& fill) {
     const std::error_code error = replace_atomically(file, [&](const std::filesystem::path& temp) {
         {
             ZipWriter zip(temp);
-            const std::string text = detail::signature(net);
-            zip.add(std::string(signature_member), encode_npy(reinterpret_cast<const std::uint8_t*>(text.data()), {text.size()}));
-            for_each_parameter<KerasNaming>(net, [&](const ParameterInfo& p, auto& value, auto&) {
-                zip.add(std::string(p.name) + ".npy", encode_npy(value.data(), detail::shape_of(value)));
-            });
+            fill(zip);
             zip.commit();
         }
-        detail::sync_file(temp);
+        sync_file(temp);
     });
     if (error)
         throw CheckpointError(file.string() + ": cannot replace it with " + temporary_sibling(file) + ": " +
                               error.message());
 }
 
-/// Reads the parameters of net from the .npz file `file`, written by save_npz for a
-/// network of the same type. All or nothing: on any error net is left unchanged.
+// Adds net's signature and every parameter to zip.
 template <class Net>
-void load_npz(Net& net, const std::filesystem::path& file) {
+void add_network(ZipWriter& zip, Net& net) {
+    const std::string text = signature(net);
+    zip.add(std::string(signature_member), encode_npy(reinterpret_cast<const std::uint8_t*>(text.data()), {text.size()}));
+    for_each_parameter<KerasNaming>(net, [&](const ParameterInfo& p, auto& value, auto&) {
+        zip.add(std::string(p.name) + ".npy", encode_npy(value.data(), shape_of(value)));
+    });
+}
+
+// Reads and checks net's signature and parameters from zip (`name`: the file, for messages)
+// into a staged copy, one string of element bytes per parameter; net is not touched.
+template <class Net>
+std::vector<std::string> read_network(const ZipReader& zip, Net& net, const std::string& name) {
     using T = typename Net::scalar_type;
-    static_assert(!npy_descr<T>.empty(), "layerwise: load_npz loads float and double networks");
-    const std::string name = file.string();
-    const ZipReader zip(file);
 
     // 1. The signature: the same layers, widths and scalar type.
     {
@@ -188,13 +188,35 @@ void load_npz(Net& net, const std::filesystem::path& file) {
             throw CheckpointError(where + ": shape " + shape_text(a.shape) + ", expected " + shape_text(expected));
         staged.emplace_back(a.data);
     });
+    return staged;
+}
 
-    // 3. All good: overwrite the parameters (nothing here can fail).
+// Copies what read_network staged into net's parameters (nothing here can fail).
+template <class Net>
+void commit_network(Net& net, const std::vector<std::string>& staged) {
     std::size_t k = 0;
     for_each_parameter<KerasNaming>(net, [&](const ParameterInfo&, auto& value, auto&) {
         std::memcpy(value.data(), staged[k].data(), staged[k].size());
         ++k;
     });
+}
+
+}  // namespace detail
+
+/// Writes every parameter of net, and its signature, to the .npz file `file`.
+template <class Net>
+void save_npz(Net& net, const std::filesystem::path& file) {
+    static_assert(!npy_descr<typename Net::scalar_type>.empty(), "layerwise: save_npz saves float and double networks");
+    detail::write_zip_atomically(file, [&](ZipWriter& zip) { detail::add_network(zip, net); });
+}
+
+/// Reads the parameters of net from the .npz file `file`, written by save_npz for a
+/// network of the same type. All or nothing: on any error net is left unchanged.
+template <class Net>
+void load_npz(Net& net, const std::filesystem::path& file) {
+    static_assert(!npy_descr<typename Net::scalar_type>.empty(), "layerwise: load_npz loads float and double networks");
+    const ZipReader zip(file);
+    detail::commit_network(net, detail::read_network(zip, net, file.string()));
 }
 
 }  // namespace layerwise::io

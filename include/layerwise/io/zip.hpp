@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace layerwise::io {
 
@@ -106,6 +107,15 @@ public:
     ~ZipReader() { zip_discard(archive_); }
     ZipReader(const ZipReader&) = delete;
     ZipReader& operator=(const ZipReader&) = delete;
+
+    /// The names of the archive's members, in its directory's order.
+    std::vector<std::string> names() const {
+        std::vector<std::string> out;
+        const zip_int64_t n = zip_get_num_entries(archive_, 0);
+        for (zip_int64_t i = 0; i < n; ++i)
+            if (const char* name = zip_get_name(archive_, static_cast<zip_uint64_t>(i), 0)) out.emplace_back(name);
+        return out;
+    }
 
     /// The bytes of member `name`. Throws if the member is missing, larger than max_size
     /// (so a damaged directory cannot make us allocate gigabytes), or fails its CRC.

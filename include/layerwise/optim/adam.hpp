@@ -48,9 +48,18 @@ public:
 
     std::int64_t iterations() const { return t_; }
 
+    static constexpr std::string_view name = "Adam";
+    /// For checkpoints (io/training_state.hpp): f(accumulators), then f(name, counter) for
+    /// each counter the update depends on.
+    template <class F>
+    void visit_state(F&& f) {
+        f(state_);
+        f(std::string_view("iterations"), t_);
+    }
+
 private:
     std::int64_t t_ = 0;
-    OptimizerState<T, 2> state_;  // first moment m, second moment v
+    OptimizerState<T, 2> state_{{"m", "v"}};  // first moment m, second moment v
 };
 
 }  // namespace layerwise

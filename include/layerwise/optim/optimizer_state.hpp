@@ -10,6 +10,7 @@
 
 #include <array>
 #include <cstddef>
+#include <string_view>
 #include <vector>
 
 namespace layerwise {
@@ -17,6 +18,14 @@ namespace layerwise {
 template <class T, std::size_t Slots>
 class OptimizerState {
 public:
+    using value_type = T;
+    static constexpr std::size_t slot_count = Slots;
+    /// The accumulators of one trainable parameter: Slots vectors of its size.
+    using Accumulators = std::array<std::vector<T>, Slots>;
+
+    /// names: what each slot is called in a checkpoint ("m", "v"; io/training_state.hpp).
+    explicit OptimizerState(std::array<std::string_view, Slots> names) : names_(names) {}
+
     /// Calls f(value_data, grad_data, n, slots) for each trainable parameter, where slots
     /// is an array of Slots pointers to n accumulators (zero-initialised on first use).
     /// With set_threads(n > 1), a large parameter is cut into bands and f runs on them
@@ -44,8 +53,14 @@ public:
 
     void reset() { slots_.clear(); }
 
+    /// For checkpoints: the accumulators, one entry per trainable parameter in the order of
+    /// for_each_parameter (empty before the first step), and the slots' names.
+    std::vector<Accumulators>& accumulators() { return slots_; }
+    const std::array<std::string_view, Slots>& names() const { return names_; }
+
 private:
-    std::vector<std::array<std::vector<T>, Slots>> slots_;  // slots_[parameter][slot]: (n)
+    std::vector<Accumulators> slots_;  // slots_[parameter][slot]: (n)
+    std::array<std::string_view, Slots> names_;
 };
 
 }  // namespace layerwise

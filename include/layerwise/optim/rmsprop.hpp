@@ -46,8 +46,13 @@ public:
         });
     }
 
+    static constexpr std::string_view name = "RMSprop";
+    /// For checkpoints (io/training_state.hpp): f(accumulators); RMSprop keeps no counter.
+    template <class F>
+    void visit_state(F&& f) { f(state_); }
+
 private:
-    OptimizerState<T, 1> state_;  // mean square a
+    OptimizerState<T, 1> state_{{"a"}};  // mean square a
 };
 
 }  // namespace layerwise

@@ -42,8 +42,13 @@ public:
         });
     }
 
+    static constexpr std::string_view name = "SGD";
+    /// For checkpoints (io/training_state.hpp): f(accumulators); SGD keeps no counter.
+    template <class F>
+    void visit_state(F&& f) { f(state_); }
+
 private:
-    OptimizerState<T, 1> state_;  // velocity v
+    OptimizerState<T, 1> state_{{"v"}};  // velocity v
 };
 
 }  // namespace layerwise

@@ -171,24 +171,36 @@ public:
     using T = typename Net::scalar_type;
 
     /// Records the network as it is now (epoch 0: signal propagation at initialisation).
-    /// `live_every` > 0 also records the training batch every that many steps.
+    /// `live_every` > 0 also records the training batch every that many steps. With `resumed`
+    /// (a training state saved with progress() attached, io/training_state.hpp), it goes on
+    /// from there instead: the rows recorded so far, and the event file in dir cut back to
+    /// the events of the epochs the state has completed.
     Recorder(Net& net, const Matrix<T>& probe_x, std::span<const int> probe_y, std::filesystem::path dir,
-             std::size_t live_every = 0)
+             std::size_t live_every = 0, const TrainingState* resumed = nullptr)
         : net_(net), twin_(std::make_unique<unfused_t<Net>>()), x_(checked(probe_x, probe_y)), y_(probe_y),
-          dir_(std::move(dir)), live_every_(live_every), leaves_(detail::leaves_of(net)), events_(dir_) {
+          dir_(std::move(dir)), live_every_(live_every), leaves_(detail::leaves_of(net)),
+          events_(open_events(dir_, resumed)) {
         // The probe's train-mode forward must not move the twin's moving statistics, which
         // bn_stats.csv and the inference probe read (they are the training network's copy).
         for_each_layer(*twin_, [](auto& layer, const LayerInfo&) {
             if constexpr (requires { layer.track_moving_statistics; }) layer.track_moving_statistics = false;
         });
+        if (resumed) {
+            grads_ << attachment(*resumed, "gradients.csv");
+            bn_stats_ << attachment(*resumed, "bn_stats.csv");
+            modes_ << attachment(*resumed, "probe.csv");
+            return;
+        }
         grads_ << gradients_header();
         bn_stats_ << bn_stats_header();
         modes_ << probe_header();
         record_epoch(0);
     }
-    Recorder(Net& net, const ProbeBatch<T>& probe, std::filesystem::path dir, std::size_t live_every = 0)
-        : Recorder(net, probe.x, probe.y, std::move(dir), live_every) {}
-    Recorder(Net&, const ProbeBatch<T>&&, std::filesystem::path, std::size_t = 0) = delete;  // it must outlive us
+    Recorder(Net& net, const ProbeBatch<T>& probe, std::filesystem::path dir, std::size_t live_every = 0,
+             const TrainingState* resumed = nullptr)
+        : Recorder(net, probe.x, probe.y, std::move(dir), live_every, resumed) {}
+    Recorder(Net&, const ProbeBatch<T>&&, std::filesystem::path, std::size_t = 0,
+             const TrainingState* = nullptr) = delete;  // it must outlive us
 
     Recorder(const Recorder&) = delete;  // fit's callbacks refer to this object
     Recorder& operator=(const Recorder&) = delete;
@@ -222,10 +234,35 @@ public:
         if (bn_stats_.str() != bn_stats_header()) io::write_file_atomically(dir_ / "bn_stats.csv", bn_stats_.str());
     }
 
+    /// What a resumed recorder needs, to attach to the training state saved after each epoch
+    /// (io::TrainingCheckpoint::options): the rows so far and the event file's name and size.
+    std::map<std::string, std::string> progress() const {
+        return {{"recorder/gradients.csv", grads_.str()},
+                {"recorder/bn_stats.csv", bn_stats_.str()},
+                {"recorder/probe.csv", modes_.str()},
+                {"recorder/events_file", events_.path().filename().string()},
+                {"recorder/events_bytes", std::to_string(events_.bytes_written())}};
+    }
+
     /// Seconds spent recording, by phase: probe, statistics, tensorboard, files.
     const PhaseTimes& times() const { return times_; }
 
 private:
+    static const std::string& attachment(const TrainingState& s, const std::string& name) {
+        const auto it = s.attachments.find("recorder/" + name);
+        if (it == s.attachments.end())
+            throw std::invalid_argument("study::Recorder: the training state to resume from has no recorder/" + name +
+                                        " (it was not saved with Recorder::progress attached)");
+        return it->second;
+    }
+
+    // A new event file in dir, or, resuming, the one the state names, cut to its size then.
+    static diagnostics::EventWriter open_events(const std::filesystem::path& dir, const TrainingState* resumed) {
+        if (!resumed) return diagnostics::EventWriter(dir);
+        const std::string& bytes = attachment(*resumed, "events_bytes");
+        return diagnostics::EventWriter(dir / attachment(*resumed, "events_file"), std::stoull(bytes));
+    }
+
     // The probe's samples, once they are known to match its labels (before anything is created).
     static const Matrix<T>& checked(const Matrix<T>& x, std::span<const int> y) {
         if (x.shape(0) != y.size())

@@ -5,6 +5,9 @@
 // killed run leaves only its temporary, which the next attempt at that run deletes. Several
 // shards may share OUT on a shared file system: a run belongs to one shard, and the
 // temporary's name says which host and process built it. not_done says which runs are left.
+// A run that saves its training state after every epoch (io/training_state.hpp) is not
+// redone: begin("state.npz") takes over the folder of the attempt that was killed, and the
+// run goes on from its last completed epoch.
 #pragma once
 
 #include "../config.hpp"  // first: a build older than C++20 stops there, with one message
@@ -31,19 +34,38 @@ public:
     bool done(const char* marker = "run.json") const { return std::filesystem::exists(final_path() / marker); }
 
     /// Deletes what earlier attempts at this run left in OUT/.incomplete, creates a fresh
-    /// temporary folder for this process and returns it.
-    std::filesystem::path begin() {
+    /// temporary folder for this process and returns it. With `resumable` (a file name), the
+    /// latest earlier attempt whose folder holds that file is kept instead: renamed to this
+    /// process's temporary and returned, and resumed() is true.
+    std::filesystem::path begin(const std::string& resumable = "") {
         namespace fs = std::filesystem;
         const fs::path incomplete = out_ / ".incomplete";
         fs::create_directories(incomplete);
-        for (const auto& e : fs::directory_iterator(incomplete))
-            if (e.path().filename().string().starts_with(name_ + ".")) fs::remove_all(e.path());
+        fs::path keep;
+        fs::file_time_type newest{};
+        for (const auto& e : fs::directory_iterator(incomplete)) {
+            if (!e.path().filename().string().starts_with(name_ + ".")) continue;
+            std::error_code ec;
+            const auto saved = resumable.empty() ? fs::file_time_type{} : fs::last_write_time(e.path() / resumable, ec);
+            if (!resumable.empty() && !ec && (keep.empty() || saved > newest)) {
+                if (!keep.empty()) fs::remove_all(keep);
+                keep = e.path();
+                newest = saved;
+            } else {
+                fs::remove_all(e.path());
+            }
+        }
         char host[256] = {};
         if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
         tmp_ = incomplete / (name_ + "." + (host[0] ? host : "host") + "." + std::to_string(getpid()));
+        resumed_ = !keep.empty();
+        if (resumed_ && keep != tmp_) fs::rename(keep, tmp_);
         fs::create_directories(tmp_);
         return tmp_;
     }
+
+    /// Whether begin() took over an earlier attempt's folder.
+    bool resumed() const { return resumed_; }
 
     /// Moves the temporary folder into place as OUT/<name>, replacing an unfinished one.
     void commit() {
@@ -58,6 +80,7 @@ private:
     std::filesystem::path out_;
     std::string name_;
     std::filesystem::path tmp_;
+    bool resumed_ = false;
 };
 
 /// Of the runs `which` (indices into names), those not done in out, in the same order.

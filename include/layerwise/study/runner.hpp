@@ -43,6 +43,10 @@ namespace layerwise::study {
 struct Job {
     std::string name;
     std::function<PhaseTimes(const std::filesystem::path&)> train;
+    /// A file the run saves in its folder after every epoch to resume from (io/training_state.hpp:
+    /// "state.npz"): an attempt killed after an epoch leaves its folder to the next attempt,
+    /// which goes on from there (RunFolder::begin). Empty: a killed run starts again.
+    std::string resumable = {};
 };
 
 struct RunsDone {
@@ -120,7 +124,7 @@ inline RunsDone run_jobs(std::string_view program, const std::filesystem::path& 
             const auto start = clock::now();
             PhaseTimes times;
             try {
-                times = job.train(folder.begin());
+                times = job.train(folder.begin(job.resumable));
                 folder.commit();
             } catch (const std::exception& e) {
                 std::lock_guard lock(print);

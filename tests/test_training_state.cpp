@@ -1,0 +1,156 @@
+// Checkpoints that resume: a run stopped after an epoch and taken up again from its training
+// state gives the bits of a run that never stopped; a state that does not fit is refused
+// before anything changes.
+#include "blobs.hpp"
+#include "testing.hpp"
+
+#include <layerwise/io/training_state.hpp>
+#include <layerwise/layerwise.hpp>
+#include <layerwise/optim/adam.hpp>
+#include <layerwise/optim/rmsprop.hpp>
+#include <layerwise/optim/sgd.hpp>
+
+#include <memory>
+#include <vector>
+
+using namespace layerwise;
+using layerwise::testing::Blobs;
+using layerwise::testing::TempDir;
+
+namespace {
+
+using Net = Sequential<Dense<6, 16>, BatchNorm<16>, ReLU, Dense<16, 16>, BatchNorm<16>, ReLU, Dense<16, 3>>;
+
+template <class N>
+std::vector<std::vector<float>> parameters_of(N& net) {
+    std::vector<std::vector<float>> out;
+    for_each_parameter(net, [&](const ParameterInfo&, auto& value, auto&) { out.emplace_back(value.begin(), value.end()); });
+    return out;
+}
+
+FitOptions quiet(std::size_t epochs) {
+    FitOptions o;
+    o.epochs = epochs;
+    o.batch_size = 32;  // 300 samples: 10 steps, the last one partial
+    o.seed = 9;
+    o.verbosity = Verbosity::quiet;
+    return o;
+}
+
+// Every column of the records but the wall time.
+void check_same_history(const History& a, const History& b) {
+    REQUIRE(a.epochs.size() == b.epochs.size());
+    for (std::size_t e = 0; e < a.epochs.size(); ++e) {
+        CAPTURE(e);
+        CHECK(a.epochs[e].epoch == b.epochs[e].epoch);
+        CHECK(a.epochs[e].loss == b.epochs[e].loss);
+        CHECK(a.epochs[e].accuracy == b.epochs[e].accuracy);
+        CHECK(a.epochs[e].val_loss == b.epochs[e].val_loss);
+        CHECK(a.epochs[e].val_accuracy == b.epochs[e].val_accuracy);
+    }
+}
+
+// 5 epochs in one go, and the same run stopped after `stop` epochs and resumed from its
+// checkpoint by a new process's objects (a network and an optimizer constructed afresh).
+template <class Optimizer>
+void resume_is_bit_identical(std::size_t stop) {
+    const Blobs train(300, 1), val(90, 2);
+    Net whole;
+    init(whole, 3);
+    Optimizer opt_whole(1e-2f);
+    const History straight = fit(whole, opt_whole, train.samples(), val.samples(), quiet(5));
+
+    TempDir dir("resume");
+    {
+        auto net = std::make_unique<Net>();
+        init(*net, 3);
+        Optimizer opt(1e-2f);
+        io::TrainingCheckpoint checkpoint(dir / "state.npz", *net, opt);
+        CHECK(checkpoint.resumed() == nullptr);
+        fit(*net, opt, train.samples(), val.samples(), checkpoint.options(quiet(stop)));
+    }
+    auto net = std::make_unique<Net>();  // other initial values: the checkpoint must replace them all
+    init(*net, 77);
+    Optimizer opt(1e-2f);
+    io::TrainingCheckpoint checkpoint(dir / "state.npz", *net, opt);
+    REQUIRE(checkpoint.resumed() != nullptr);
+    CHECK(checkpoint.resumed()->epochs_done == stop);
+    const History resumed = fit(*net, opt, train.samples(), val.samples(), checkpoint.options(quiet(5)));
+    check_same_history(straight, resumed);
+    CHECK(parameters_of(*net) == parameters_of(whole));
+    // and the file now holds the finished run
+    Net reloaded;
+    Optimizer opt2(1e-2f);
+    const TrainingState last = io::load_training_state(dir / "state.npz", reloaded, opt2);
+    CHECK(last.epochs_done == 5);
+    CHECK(parameters_of(reloaded) == parameters_of(whole));
+}
+
+}  // namespace
+
+TEST_CASE("a run resumed from its checkpoint gives the bits of one that never stopped") {
+    SUBCASE("RMSprop, after 2 of 5 epochs") { resume_is_bit_identical<RMSprop<float>>(2); }
+    SUBCASE("Adam (its step count matters), after 3 of 5") { resume_is_bit_identical<Adam<float>>(3); }
+    SUBCASE("SGD with momentum, after 1 of 5") {
+        struct Momentum : SGD<float> {
+            explicit Momentum(float lr) : SGD<float>(lr, 0.9f) {}
+        };
+        resume_is_bit_identical<Momentum>(1);
+    }
+}
+
+TEST_CASE("a checkpoint holds the network as save_npz writes it, so load_npz reads its parameters") {
+    const Blobs train(300, 1), val(90, 2);
+    TempDir dir("state_npz");
+    Net net;
+    Adam<float> opt;
+    io::TrainingCheckpoint checkpoint(dir / "state.npz", net, opt);
+    fit(net, opt, train.samples(), val.samples(), checkpoint.options(quiet(1)));
+    Net other;
+    io::load_npz(other, dir / "state.npz");
+    CHECK(parameters_of(other) == parameters_of(net));
+}
+
+TEST_CASE("a training state that does not fit is refused, and nothing changes") {
+    const Blobs train(300, 1), val(90, 2);
+    TempDir dir("state_refused");
+    {
+        Net net;
+        RMSprop<float> opt(1e-2f);
+        io::TrainingCheckpoint checkpoint(dir / "state.npz", net, opt);
+        fit(net, opt, train.samples(), val.samples(), checkpoint.options(quiet(1)));
+    }
+    SUBCASE("another optimizer") {
+        Net net;
+        const auto before = parameters_of(net);
+        Adam<float> adam;
+        CHECK_THROWS_WITH_AS(io::load_training_state(dir / "state.npz", net, adam),
+                             ((dir / "state.npz").string() + ": optimizer/__name__.npy: the state of RMSprop, not of Adam").c_str(),
+                             io::CheckpointError);
+        CHECK(parameters_of(net) == before);
+    }
+    SUBCASE("another network") {
+        Sequential<Dense<6, 16>, ReLU, Dense<16, 3>> net;
+        RMSprop<float> opt;
+        CHECK_THROWS_AS(io::load_training_state(dir / "state.npz", net, opt), io::CheckpointError);
+    }
+    SUBCASE("another seed, batch size or training set") {
+        Net net;
+        RMSprop<float> opt(1e-2f);
+        io::TrainingCheckpoint checkpoint(dir / "state.npz", net, opt);
+        FitOptions o = quiet(3);
+        o.seed = 10;
+        CHECK_THROWS_WITH_AS(fit(net, opt, train.samples(), val.samples(), checkpoint.options(o)),
+                             "layerwise: fit: the training state to resume from has seed 9, this fit 10",
+                             std::invalid_argument);
+        o = quiet(3);
+        o.batch_size = 64;
+        CHECK_THROWS_WITH_AS(fit(net, opt, train.samples(), val.samples(), checkpoint.options(o)),
+                             "layerwise: fit: the training state to resume from has batch size 32, this fit 64",
+                             std::invalid_argument);
+        const Blobs more(301, 1);
+        CHECK_THROWS_WITH_AS(fit(net, opt, more.samples(), val.samples(), checkpoint.options(quiet(3))),
+                             "layerwise: fit: the training state to resume from has a training set of 300, this fit 301",
+                             std::invalid_argument);
+    }
+}
