@@ -2,6 +2,11 @@
 
 #include <layerwise/layerwise.hpp>
 
+#include <algorithm>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
 using namespace layerwise;
 using layerwise::testing::random_matrix;
 
@@ -46,4 +51,36 @@ TEST_CASE("the gradient check samples large tensors") {
     const GradientCheck check = check_gradients(layer, x, Mode::train, 1e-6, 7, 50);
     CHECK(check.tensors[1].checked == 50);
     CHECK(check.worst() < 1e-6);
+}
+
+TEST_CASE("a GradientCheck prints one line per tensor and marks the worst") {
+    WrongBias layer;
+    init(layer, 1);
+    const Matrix<double> x = random_matrix(4, 3, 2);
+    std::ostringstream out;
+    out << check_gradients(layer, x);
+    const std::string text = out.str();
+    CHECK(std::count(text.begin(), text.end(), '\n') == 3);  // input, dense/kernel, dense/bias
+    CHECK(text.find("input") != std::string::npos);
+    CHECK(text.find("dense/kernel") != std::string::npos);
+    const auto bias = text.find("dense/bias");
+    REQUIRE(bias != std::string::npos);
+    CHECK(text.find("<- worst", bias) != std::string::npos);  // on the bias's line, the last
+    CHECK(text.find("<- worst") == text.find("<- worst", bias));
+}
+
+TEST_CASE("require_gradients_match passes a correct layer and throws naming a wrong one's worst tensor") {
+    const Matrix<double> x = random_matrix(4, 3, 2);
+    Dense<3, 2, double> good;
+    CHECK_NOTHROW(require_gradients_match(good, x, 1e-6));
+    WrongBias bad;
+    try {
+        require_gradients_match(bad, x, 1e-6);
+        FAIL("a wrong db passed");
+    } catch (const std::runtime_error& e) {
+        const std::string what = e.what();
+        CHECK(what.rfind("layerwise: the gradient of dense/bias does not match finite differences: relative error ", 0) == 0);
+        CHECK(what.find("> tolerance 1e-06") != std::string::npos);
+        CHECK(what.find("dense/kernel") != std::string::npos);  // the whole report follows
+    }
 }

@@ -12,6 +12,9 @@
 // whose gradient is not negligible still shows at full size.
 // Use it on a layer rebound to double (Layer::rebind<double>); in float the differences
 // are too coarse to say anything below 1e-3.
+//
+//   GradientCheck c = check_gradients(layer, x);   std::cout << c;   // one line per tensor
+//   require_gradients_match(layer, x, 1e-6);       // in a test: throws, naming the worst tensor
 #pragma once
 
 #include "visit.hpp"
@@ -19,9 +22,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <optional>
+#include <ostream>
+#include <stdexcept>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace layerwise {
@@ -40,10 +47,27 @@ struct GradientCheck {
         return w;
     }
     const GradientError& worst_tensor() const {
+        if (tensors.empty()) throw std::logic_error("layerwise: GradientCheck: no tensor was checked");
         return *std::max_element(tensors.begin(), tensors.end(),
                                  [](const auto& a, const auto& b) { return a.relative_error < b.relative_error; });
     }
+    /// One line per tensor, "  dense/kernel  relative error 3.1e-10  (400 elements)", the
+    /// worst marked with "<- worst".
+    std::string report() const {
+        std::size_t width = 0;
+        for (const auto& t : tensors) width = std::max(width, t.name.size());
+        std::string out;
+        for (const auto& t : tensors) {
+            char line[128];
+            std::snprintf(line, sizeof line, "  relative error %.3g  (%zu elements)%s\n", t.relative_error, t.checked,
+                          &t == &worst_tensor() ? "  <- worst" : "");
+            out += "  " + t.name + std::string(width - t.name.size(), ' ') + line;
+        }
+        return out;
+    }
 };
+
+inline std::ostream& operator<<(std::ostream& os, const GradientCheck& check) { return os << check.report(); }
 
 namespace detail {
 struct Compared {
@@ -158,6 +182,20 @@ GradientCheck check_gradients(L&, X&&, Mode = Mode::train, double = 1e-6, std::u
                   "a named Matrix of the layer's scalar type: not a temporary, not an expression, not a Matrix of "
                   "another scalar type");
     throw 0;
+}
+
+/// check_gradients(layer, x, mode), for a user's own tests: throws std::runtime_error naming the
+/// worst tensor and listing all of them when any relative error exceeds `tolerance`.
+template <class L, class X>
+void require_gradients_match(L& layer, X&& x, double tolerance, Mode mode = Mode::train) {
+    const GradientCheck check = check_gradients(layer, std::forward<X>(x), mode);
+    const GradientError& worst = check.worst_tensor();
+    if (!(worst.relative_error <= tolerance)) {  // NaN fails too
+        char head[160];
+        std::snprintf(head, sizeof head, "relative error %.3g > tolerance %.3g", worst.relative_error, tolerance);
+        throw std::runtime_error("layerwise: the gradient of " + worst.name +
+                                 " does not match finite differences: " + head + "\n" + check.report());
+    }
 }
 
 }  // namespace layerwise
