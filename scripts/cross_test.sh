@@ -44,17 +44,9 @@ cmake --build "$dir" -j "$(nproc)"
 built=$SECONDS
 
 if [ "$target" = baseline ]; then
-  # The point of this build: no AVX instruction in any test program (an %ymm or %zmm register).
-  avx=()
-  for exe in "$dir"/tests/test_*; do
-    [ -x "$exe" ] || continue
-    n=$(objdump -d --no-show-raw-insn "$exe" | grep -c '%[yz]mm' || true)  # -c reads it all: no SIGPIPE
-    if [ "$n" != 0 ]; then avx+=("$exe"); fi
-  done
-  if ((${#avx[@]})); then
-    echo "cross_test: baseline programs use AVX registers: ${avx[*]}" >&2
-    exit 1
-  fi
+  # The point of this build: no AVX instruction in any test program.
+  source scripts/lib/check_no_avx.sh
+  check_no_avx "$dir"
 fi
 
 ctest_args=(--test-dir "$dir" -L "$labels" -j "$(nproc)" --output-on-failure --no-tests=error)

@@ -3,6 +3,12 @@
 #   scripts/test.sh                         Release build with g++ in build/, then ctest
 #   LAYERWISE_COMPILER=clang scripts/test.sh   the same with clang++ 14, in build-clang/
 #   LAYERWISE_SANITIZE=1 scripts/test.sh       with ASan + UBSan, in build-sanitize/
+#   LAYERWISE_BASELINE=1 scripts/test.sh       for any x86-64 (-march=x86-64: SSE2, no AVX) instead
+#                                              of this CPU, checked to hold no AVX instruction,
+#                                              in build[-clang]-baseline/
+#   LAYERWISE_CTEST_EXCLUDE=REGEX              leaves out the tests whose name matches (ctest -E);
+#                                              CI runs the slow tests that start Slurm, MPI, PyTorch
+#                                              or a consumer build once, in the first (g++) run
 # Under CI=true a warning (-Wall -Wextra -Wpedantic -Wshadow -Wconversion) fails the Release builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +28,19 @@ if [ "${LAYERWISE_SANITIZE:-0}" = 1 ]; then
 elif [ "${CI:-}" = true ]; then
   extra+=(-DLAYERWISE_WERROR=ON)  # the Release builds of both compilers are warning-clean
 fi
+if [ "${LAYERWISE_BASELINE:-0}" = 1 ]; then
+  dir=$dir-baseline
+  extra+=(-DLAYERWISE_NATIVE=OFF "-DCMAKE_CXX_FLAGS=-march=x86-64 -mtune=generic")
+fi
 cmake -S . -B "$dir" -DCMAKE_CXX_COMPILER_LAUNCHER=ccache "${extra[@]}"
 cmake --build "$dir" -j "$(nproc)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-ctest --test-dir "$dir" -j "$(nproc)" --output-on-failure
+if [ "${LAYERWISE_BASELINE:-0}" = 1 ]; then
+  source scripts/lib/check_no_avx.sh
+  check_no_avx "$dir"
+fi
+ctest_args=(--test-dir "$dir" -j "$(nproc)" --output-on-failure)
+if [ -n "${LAYERWISE_CTEST_EXCLUDE:-}" ]; then
+  ctest_args+=(-E "$LAYERWISE_CTEST_EXCLUDE")
+fi
+ctest "${ctest_args[@]}"
