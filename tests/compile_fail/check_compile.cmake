@@ -5,7 +5,9 @@ foreach(dir IN LISTS INCLUDES)
     list(APPEND include_flags "-isystem${dir}")
   endif()
 endforeach()
-execute_process(COMMAND ${COMPILER} ${FLAGS} ${include_flags} ${SOURCE}
+# LC_ALL=C: the compiler's own words and quotes in ASCII, the same whatever the user's locale,
+# so that a sample of its output (SAMPLE below) can be compared.
+execute_process(COMMAND ${CMAKE_COMMAND} -E env LC_ALL=C ${COMPILER} ${FLAGS} ${include_flags} ${SOURCE}
   RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE err)
 set(log "${out}${err}")
 if(NOT EXPECT_FAILURE)
@@ -36,5 +38,55 @@ if(FIRST_ERROR)
   if(NOT first MATCHES "${FIRST_ERROR}")
     message(FATAL_ERROR "the first error from ${SOURCE} is not layerwise's message /${FIRST_ERROR}/:\n${log}")
   endif()
+endif()
+
+# SAMPLE: a file (README.md) that shows this compiler output by hand. Its block is the fenced
+# block after the line that names SOURCE in an HTML comment (<!-- compiler output of
+# tests/compile_fail/x.cpp ... -->); each of its non-empty lines must be a whole line of the
+# output, in order (a line "..." stands for lines left out), once the source tree's absolute
+# path is removed from the output.
+if(SAMPLE)
+  file(RELATIVE_PATH source_name "${SAMPLE_ROOT}" "${SOURCE}")
+  string(REPLACE "${SAMPLE_ROOT}/" "" shown "${log}")
+  file(READ "${SAMPLE}" text)
+  string(FIND "${text}" "<!-- compiler output of ${source_name}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "${SAMPLE} has no line <!-- compiler output of ${source_name} ... -->")
+  endif()
+  string(SUBSTRING "${text}" ${at} -1 text)
+  string(FIND "${text}" "\n```\n" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "${SAMPLE}: no fenced block after <!-- compiler output of ${source_name} ... -->")
+  endif()
+  math(EXPR at "${at} + 5")
+  string(SUBSTRING "${text}" ${at} -1 text)
+  string(FIND "${text}" "\n```" end)
+  string(SUBSTRING "${text}" 0 ${end} block)
+  string(APPEND block "\n")
+  set(rest "\n${shown}\n")  # each line of the output between two newlines
+  set(lines 0)
+  while(NOT block STREQUAL "")
+    string(FIND "${block}" "\n" nl)
+    string(SUBSTRING "${block}" 0 ${nl} line)
+    math(EXPR nl "${nl} + 1")
+    string(SUBSTRING "${block}" ${nl} -1 block)
+    if(line STREQUAL "" OR line STREQUAL "...")  # "..." stands for lines left out
+      continue()
+    endif()
+    string(FIND "${rest}" "\n${line}\n" found)
+    if(found EQUAL -1)
+      message(FATAL_ERROR "${SAMPLE} shows a line that is not a line of the compiler's output for "
+        "${source_name} (at that place; paths are relative to the source tree):\n  ${line}\n"
+        "Copy the sample from this output:\n${shown}")
+    endif()
+    string(LENGTH "${line}" length)
+    math(EXPR found "${found} + 1 + ${length}")  # rest keeps the newline that ends the line
+    string(SUBSTRING "${rest}" ${found} -1 rest)
+    math(EXPR lines "${lines} + 1")
+  endwhile()
+  if(lines EQUAL 0)
+    message(FATAL_ERROR "${SAMPLE}: the block after <!-- compiler output of ${source_name} ... --> is empty")
+  endif()
+  message(STATUS "${SAMPLE}: its ${lines} lines of compiler output are what the compiler prints")
 endif()
 message(STATUS "${SOURCE} failed as expected, with layerwise's message and ${n} error(s)")

@@ -15,13 +15,20 @@
 namespace layerwise {
 
 namespace detail {
-template <std::size_t In, std::size_t Out>
-struct repeat_width_check {
-    static_assert(In == Out,
-                  "layerwise: Repeat<N, ...> with N > 1 needs a block whose output width equals its input "
-                  "width, since each copy feeds the next (the compiler names In and Out in repeat_width_check<In, Out>)");
-    static constexpr bool ok = true;
+// Worded as a sentence the compilers print with its numbers (sequential.hpp says how).
+template <auto In>
+struct repeated_block_takes_ {
+    template <auto Out>
+    struct features_but_gives_back_ {
+        static constexpr bool fits = In == Out;
+        static_assert(repeated_block_takes_<In>::template features_but_gives_back_<Out>::fits,
+                      "layerwise: Repeat<N, ...> with N > 1 needs a block whose output width equals its input "
+                      "width, since each copy feeds the next; the name printed with this error gives both numbers");
+        static constexpr bool ok = true;
+    };
 };
+template <std::size_t In, std::size_t Out>
+using repeat_width_check = typename repeated_block_takes_<width_arg<In>>::template features_but_gives_back_<width_arg<Out>>;
 }  // namespace detail
 
 template <std::size_t N, class BlockType>

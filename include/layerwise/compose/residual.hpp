@@ -12,13 +12,20 @@
 namespace layerwise {
 
 namespace detail {
-template <std::size_t In, std::size_t Out>
-struct residual_width_check {
-    static_assert(In == Out,
-                  "layerwise: Residual<...> needs a block whose output width equals its input width, because "
-                  "y = x + F(x) adds them (the compiler names In and Out in residual_width_check<In, Out>)");
-    static constexpr bool ok = true;
+// Worded as a sentence the compilers print with its numbers (sequential.hpp says how).
+template <auto In>
+struct residual_block_takes_ {
+    template <auto Out>
+    struct features_but_gives_back_ {
+        static constexpr bool fits = In == Out;
+        static_assert(residual_block_takes_<In>::template features_but_gives_back_<Out>::fits,
+                      "layerwise: Residual<...> needs a block whose output width equals its input width, because "
+                      "y = x + F(x) adds them; the name printed with this error gives both numbers");
+        static constexpr bool ok = true;
+    };
 };
+template <std::size_t In, std::size_t Out>
+using residual_width_check = typename residual_block_takes_<width_arg<In>>::template features_but_gives_back_<width_arg<Out>>;
 }  // namespace detail
 
 template <class BlockType>

@@ -62,16 +62,48 @@ consteval std::size_t last_width(const std::array<std::size_t, K>& out) {
     return any_width;
 }
 
-// Instantiated with the first link that does not fit, so the compiler's note names the
-// layer's position and both widths: shape_mismatch<Layer, Produced, Expected>.
-template <std::size_t Layer, std::size_t Produced, std::size_t Expected>
-struct shape_mismatch {
-    static_assert(Produced == Expected,
-                  "layerwise: shape mismatch in Sequential: layer number `Layer` (0-based) takes `Expected` "
-                  "features but the layers before it produce `Produced` (the compiler names all three in "
-                  "shape_mismatch<Layer, Produced, Expected>)");
-    static constexpr bool ok = true;
+// A width that does not fit is reported as a sentence with its numbers in it. C++20 cannot
+// compute a static_assert's message, but the compilers print the name of the class whose
+// static_assert fails, with its template arguments: GCC 12 on the first line of the error
+// ("In instantiation of 'struct layerwise::detail::layer_<1>::takes_<64>::
+// features_but_the_layers_before_it_produce_<128>'") and in its note ("'...::fits' evaluates
+// to false"), Clang 14 in the error line itself ("static_assert failed due to requirement
+// 'layer_<1>::takes_<64>::features_but_the_layers_before_it_produce_<128>::fits'"). So the
+// nested class names, read with their arguments, are the sentence, and the one static_assert
+// sits in the innermost class; its message says what the sentence means. Residual and Repeat
+// word their width checks the same way.
+
+/// W as an int when it fits one, because Clang prints a std::size_t argument with a suffix
+/// ("1UL"); a W that does not fit an int stays a std::size_t, so checks compare true widths.
+template <std::size_t W>
+inline constexpr auto width_arg = [] {
+    if constexpr (static_cast<int>(W) >= 0 && static_cast<std::size_t>(static_cast<int>(W)) == W)
+        return static_cast<int>(W);
+    else
+        return W;
+}();
+
+template <auto Layer>
+struct layer_ {
+    template <auto Expected>
+    struct takes_ {
+        template <auto Produced>
+        struct features_but_the_layers_before_it_produce_ {
+            static constexpr bool fits = Expected == Produced;
+            static_assert(
+                layer_<Layer>::template takes_<Expected>::template features_but_the_layers_before_it_produce_<Produced>::fits,
+                "layerwise: shape mismatch in Sequential: a layer takes a different number of features than the layers "
+                "before it produce; the name printed with this error says which layer (counted from 0) and both numbers");
+            static constexpr bool ok = true;
+        };
+    };
 };
+
+/// The check of the first link that does not fit (of 0, 0, 0 when all fit): its ok is true, or
+/// its static_assert fails with layer_<Layer>::takes_<Expected>::..._produce_<Produced>.
+template <std::size_t Layer, std::size_t Produced, std::size_t Expected>
+using shape_mismatch = typename layer_<width_arg<Layer>>::template takes_<width_arg<Expected>>::template
+    features_but_the_layers_before_it_produce_<width_arg<Produced>>;
 
 // Whether a layer that takes a view copies it on the way (a nested Sequential may); leaf layers do not.
 template <class L>
