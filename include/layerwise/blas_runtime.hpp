@@ -42,6 +42,7 @@ inline std::string blas_core() {
 
 /// BLAS threads (OpenBLAS only; 1 otherwise).
 inline int blas_threads() { return openblas_get_num_threads ? openblas_get_num_threads() : 1; }
+/// Sets BLAS's own threads (OpenBLAS only; nothing otherwise).
 inline void set_blas_threads(int n) {
     if (openblas_set_num_threads) openblas_set_num_threads(n);
 }

@@ -15,9 +15,9 @@
 namespace layerwise {
 
 template <class T>
-using Matrix = xt::xtensor<T, 2>;  // (rows x cols), row-major
+using Matrix = xt::xtensor<T, 2>;  ///< (rows x cols), row-major
 template <class T>
-using Vector = xt::xtensor<T, 1>;  // (n)
+using Vector = xt::xtensor<T, 1>;  ///< (n)
 
 /// A zero-filled (rows x cols) matrix.
 template <class T>

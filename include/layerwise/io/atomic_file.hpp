@@ -28,6 +28,7 @@ namespace layerwise::io {
 /// The OS's reason for the last failed call (errno), for messages.
 inline std::string os_reason() { return errno ? std::strerror(errno) : "unknown error"; }
 
+/// The temporary file a write of `file` goes to first: "<file>.tmp-<pid>", beside it.
 inline std::string temporary_sibling(const std::string& file) {
     return file + ".tmp-" + std::to_string(::getpid());
 }

@@ -29,9 +29,9 @@ std::size_t arg_max(const T* z, std::size_t C) {
 /// What softmax_row found on its way: a, m and s of the formulas above.
 template <class T>
 struct SoftmaxRow {
-    std::size_t argmax;  // a
-    T max;               // m = z_a
-    T sum;               // s = sum_k exp(z_k - m)
+    std::size_t argmax;  ///< a
+    T max;               ///< m = z_a
+    T sum;               ///< s = sum_k exp(z_k - m)
 };
 
 /// p[0 .. C) = softmax(z[0 .. C)), C >= 1, subtracting the row's maximum first.

@@ -19,6 +19,7 @@
 
 namespace layerwise {
 
+/// Seconds per named phase, in the order the phases were first seen (the top of this file).
 class PhaseTimes {
 public:
     /// Adds seconds to a phase (a new phase goes last).
@@ -44,20 +45,24 @@ public:
         return 0;
     }
 
+    /// The seconds of every phase, summed.
     double total() const {
         double t = 0;
         for (const auto& p : phases_) t += p.second;
         return t;
     }
 
+    /// Every phase's name and seconds, in the order first seen.
     const std::vector<std::pair<std::string, double>>& phases() const { return phases_; }
 
     /// Measures the time until it goes out of scope, and adds it to the phase (nothing when
     /// times is null). The phase's name must outlive the scope: a string literal.
     class Scope {
     public:
+        /// Starts the clock for `phase` of times (null: measure nothing).
         Scope(PhaseTimes* times, std::string_view phase)
             : times_(times), phase_(phase), start_(std::chrono::steady_clock::now()) {}
+        /// Adds the seconds since construction to the phase.
         ~Scope() {
             if (times_)
                 times_->add(phase_, std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
@@ -71,6 +76,7 @@ public:
         std::chrono::steady_clock::time_point start_;
     };
 
+    /// A Scope that adds its lifetime to `phase` of these times.
     Scope measure(std::string_view phase) { return Scope(this, phase); }
 
 private:
