@@ -44,6 +44,7 @@ struct TrainingState {
         if (!in) throw std::invalid_argument("layerwise: training state: the shuffle's generator state is not valid");
         return rng;
     }
+    /// rng as text for shuffle_rng: what its operator<< writes.
     static std::string text_of(const std::mt19937_64& rng) {
         std::ostringstream out;
         out << rng;
