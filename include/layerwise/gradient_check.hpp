@@ -33,19 +33,23 @@
 
 namespace layerwise {
 
+/// How far one tensor's analytic gradient is from the numeric one.
 struct GradientError {
-    std::string name;            // "input" or the parameter's Keras-style name
-    double relative_error = 0;   // ||a - n|| / max(||a|| + ||n||, floor), see the top of the file
-    std::size_t checked = 0;     // how many elements were compared
+    std::string name;            ///< "input" or the parameter's Keras-style name
+    double relative_error = 0;   ///< ||a - n|| / max(||a|| + ||n||, floor), see the top of the file
+    std::size_t checked = 0;     ///< how many elements were compared
 };
 
+/// What check_gradients returns: the relative error of each tensor it checked.
 struct GradientCheck {
-    std::vector<GradientError> tensors;  // the input first, then every trainable parameter
+    std::vector<GradientError> tensors;  ///< the input first, then every trainable parameter
+    /// The largest relative error of the tensors (0 when there are none).
     double worst() const {
         double w = 0;
         for (const auto& t : tensors) w = std::max(w, t.relative_error);
         return w;
     }
+    /// The tensor with the largest relative error; throws std::logic_error when there are none.
     const GradientError& worst_tensor() const {
         if (tensors.empty()) throw std::logic_error("layerwise: GradientCheck: no tensor was checked");
         return *std::max_element(tensors.begin(), tensors.end(),
@@ -67,6 +71,7 @@ struct GradientCheck {
     }
 };
 
+/// Writes check.report(): one line per tensor.
 inline std::ostream& operator<<(std::ostream& os, const GradientCheck& check) { return os << check.report(); }
 
 namespace detail {

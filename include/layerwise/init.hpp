@@ -32,8 +32,10 @@
 
 namespace layerwise {
 
+/// How kernels are drawn (the top of this file); glorot_uniform is Keras' default.
 enum class KernelInit { glorot_uniform, he_uniform, he_normal };
 
+/// The initialiser's name as Keras spells it: "glorot_uniform", "he_uniform" or "he_normal".
 inline std::string_view to_string(KernelInit k) {
     switch (k) {
         case KernelInit::glorot_uniform: return "glorot_uniform";
@@ -43,6 +45,7 @@ inline std::string_view to_string(KernelInit k) {
     return "?";
 }
 
+/// The initialiser to_string spells s; throws std::invalid_argument for any other s.
 inline KernelInit parse_kernel_init(std::string_view s) {
     for (KernelInit k : {KernelInit::glorot_uniform, KernelInit::he_uniform, KernelInit::he_normal})
         if (to_string(k) == s) return k;
@@ -83,6 +86,8 @@ inline double draw_kernel_weight(KernelInit k, double fan_in, double fan_out, st
 /// The seed a layer or network is initialised with when it is constructed.
 inline constexpr std::uint64_t default_init_seed = 0;
 
+/// (Re-)initialises net from seed: each kernel drawn under kernel_init in the order of the
+/// parameter walk, every other parameter 0 or 1 as its layer declares, every gradient 0.
 template <class Net>
 void init(Net& net, std::uint64_t seed, KernelInit kernel_init = KernelInit::glorot_uniform) {
     std::mt19937_64 rng(seed);

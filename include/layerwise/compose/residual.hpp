@@ -28,20 +28,25 @@ template <std::size_t In, std::size_t Out>
 using residual_width_check = typename residual_block_takes_<width_arg<In>>::template features_but_gives_back_<width_arg<Out>>;
 }  // namespace detail
 
+/// y = x + F(x) around any block type F (the top of this file); Residual<Layers...> is the one
+/// around a Sequential.
 template <class BlockType>
 class ResidualOf {
 public:
-    using Block = BlockType;
-    using scalar_type = typename Block::scalar_type;
-    using Matrix = layerwise::Matrix<scalar_type>;
+    using Block = BlockType;  ///< F, the block the skip connection goes around
+    using scalar_type = typename Block::scalar_type;  ///< the block's: float or double
+    using Matrix = layerwise::Matrix<scalar_type>;    ///< a Matrix of scalar_type
+    /// The same around the block with scalar type U.
     template <class U>
     using rebind = ResidualOf<typename Block::template rebind<U>>;
     static_assert(detail::residual_width_check<Block::in_features, Block::out_features>::ok);
-    static constexpr std::size_t in_features = Block::in_features;
-    static constexpr std::size_t out_features = Block::out_features;
-    static constexpr std::size_t parameter_count = Block::parameter_count;
-    static constexpr std::string_view name = "add";  // listed after its block, as Keras' Add layer
+    static constexpr std::size_t in_features = Block::in_features;     ///< input width, the block's
+    static constexpr std::size_t out_features = Block::out_features;   ///< output width, the same
+    static constexpr std::size_t parameter_count = Block::parameter_count;  ///< the block's (the addition has none)
+    /// The base of its names in a network (visit.hpp); listed after its block, as Keras' Add layer.
+    static constexpr std::string_view name = "add";
 
+    /// y = x + F(x); x: (B x N) -> y: (B x N).
     const Matrix& forward(const Matrix& x, Mode mode) {
         const Matrix& fx = block.forward(x, mode);
         ensure_shape(y_, x.shape(0), x.shape(1));
@@ -55,6 +60,7 @@ public:
     }
     LAYERWISE_FORWARD_NEEDS_NAMED_INPUT(scalar_type)
 
+    /// dx = dy + F.backward(dy), the block's parameter gradients on the way; dy: (B x N) -> dx: (B x N).
     const Matrix& backward(const Matrix& dy) {
         require_shape(dy, y_.shape(0), y_.shape(1), "Residual backward", "dy");
         const Matrix& dfx = block.backward(dy);
@@ -74,16 +80,19 @@ public:
         block.backward(dy, parameters_only);
     }
 
+    /// Calls f(block).
     template <class F>
     void visit_children(F&& f) { f(block); }
+    /// Calls nothing: the addition has no parameters of its own (the block's are visited as a child's).
     template <class F>
     void visit_parameters(F&&) {}
 
-    Block block;
+    Block block;  ///< F, with its parameters
 
     /// The output of the last forward and the input gradient of the last backward,
     /// for diagnostics (the signal going forward and the error going backward).
     const Matrix& output() const { return y_; }
+    /// The input gradient of the last backward (see output()).
     const Matrix& input_gradient() const { return dx_; }
 
 private:
@@ -95,6 +104,7 @@ private:
 template <class... Layers>
 class Residual : public ResidualOf<Sequential<Layers...>> {
 public:
+    /// The same layer with scalar type U.
     template <class U>
     using rebind = Residual<typename Layers::template rebind<U>...>;
 };

@@ -256,6 +256,7 @@ private:
 template <class... Layers>
 class Sequential : public detail::SequentialOf<detail::fuse_rule, Layers...> {
 public:
+    /// The same network with scalar type U.
     template <class U>
     using rebind = Sequential<typename Layers::template rebind<U>...>;
 };
@@ -265,6 +266,7 @@ public:
 template <class... Layers>
 class UnfusedSequential : public detail::SequentialOf<detail::no_rewrite, Layers...> {
 public:
+    /// The same network with scalar type U.
     template <class U>
     using rebind = UnfusedSequential<typename Layers::template rebind<U>...>;
 };

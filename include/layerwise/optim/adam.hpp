@@ -14,17 +14,20 @@
 
 namespace layerwise {
 
+/// Adam (Kingma & Ba 2015), as TF's ApplyAdam computes it (the top of this file).
 template <class T = float>
 class Adam {
 public:
-    T learning_rate = T(1e-3);
-    T beta1 = T(0.9);
-    T beta2 = T(0.999);
-    T epsilon = T(1e-7);
+    T learning_rate = T(1e-3);  ///< lr
+    T beta1 = T(0.9);           ///< decay rate of the first moment m
+    T beta2 = T(0.999);         ///< decay rate of the second moment v
+    T epsilon = T(1e-7);        ///< eps, added to sqrt(v)
 
     Adam() = default;
+    /// Keras' defaults, with learning rate lr.
     explicit Adam(T lr) : learning_rate(lr) {}
 
+    /// One update of every trainable parameter of net from the gradients it holds.
     template <class Net>
     void step(Net& net) {
         ++t_;
@@ -46,9 +49,10 @@ public:
         });
     }
 
+    /// t: the number of steps taken.
     std::int64_t iterations() const { return t_; }
 
-    static constexpr std::string_view name = "Adam";
+    static constexpr std::string_view name = "Adam";  ///< the optimizer's name in a checkpoint (io/training_state.hpp)
     /// For checkpoints (io/training_state.hpp): f(accumulators), then f(name, counter) for
     /// each counter the update depends on.
     template <class F>

@@ -22,8 +22,10 @@ namespace layerwise {
 /// Where RMSprop adds epsilon: inside the square root (TF's ApplyRMSProp) or outside it.
 enum class RMSpropEpsilon { inside, outside };
 
+/// "inside" or "outside".
 inline std::string_view to_string(RMSpropEpsilon e) { return e == RMSpropEpsilon::inside ? "inside" : "outside"; }
 
+/// The placement to_string spells s; throws std::invalid_argument for any other s.
 inline RMSpropEpsilon parse_rmsprop_epsilon(std::string_view s) {
     if (s == "inside") return RMSpropEpsilon::inside;
     if (s == "outside") return RMSpropEpsilon::outside;

@@ -15,11 +15,13 @@
 
 namespace layerwise {
 
+/// Per-parameter slots (accumulators) for an optimizer: Slots vectors for each trainable
+/// parameter, allocated on the first step and reused (the top of this file).
 template <class T, std::size_t Slots>
 class OptimizerState {
 public:
-    using value_type = T;
-    static constexpr std::size_t slot_count = Slots;
+    using value_type = T;  ///< the accumulators' scalar type
+    static constexpr std::size_t slot_count = Slots;  ///< accumulators per trainable parameter
     /// The accumulators of one trainable parameter: Slots vectors of its size.
     using Accumulators = std::array<std::vector<T>, Slots>;
 
@@ -51,12 +53,15 @@ public:
         });
     }
 
+    /// Drops every accumulator: the next step starts them again at zero.
     void reset() { slots_.clear(); }
 
     /// For checkpoints: the accumulators, one entry per trainable parameter in the order of
     /// for_each_parameter (empty before the first step), and the slots' names.
+    ///@{
     std::vector<Accumulators>& accumulators() { return slots_; }
     const std::array<std::string_view, Slots>& names() const { return names_; }
+    ///@}
 
 private:
     std::vector<Accumulators> slots_;  // slots_[parameter][slot]: (n)

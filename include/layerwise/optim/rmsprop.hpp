@@ -14,18 +14,21 @@
 
 namespace layerwise {
 
+/// RMSprop (Hinton's lecture 6e), epsilon inside or outside the root (the top of this file).
 template <class T = float>
 class RMSprop {
 public:
-    T learning_rate = T(1e-3);
-    T rho = T(0.9);
-    T epsilon = T(1e-7);
-    RMSpropEpsilon epsilon_placement = RMSpropEpsilon::inside;
+    T learning_rate = T(1e-3);  ///< lr
+    T rho = T(0.9);             ///< decay rate of the mean square a
+    T epsilon = T(1e-7);        ///< eps
+    RMSpropEpsilon epsilon_placement = RMSpropEpsilon::inside;  ///< sqrt(a + eps) (inside) or sqrt(a) + eps (outside)
 
     RMSprop() = default;
+    /// TF2 Keras' defaults, with learning rate lr and epsilon where `placement` says.
     explicit RMSprop(T lr, RMSpropEpsilon placement = RMSpropEpsilon::inside)
         : learning_rate(lr), epsilon_placement(placement) {}
 
+    /// One update of every trainable parameter of net from the gradients it holds.
     template <class Net>
     void step(Net& net) {
         const bool inside = epsilon_placement == RMSpropEpsilon::inside;
@@ -46,7 +49,7 @@ public:
         });
     }
 
-    static constexpr std::string_view name = "RMSprop";
+    static constexpr std::string_view name = "RMSprop";  ///< the optimizer's name in a checkpoint (io/training_state.hpp)
     /// For checkpoints (io/training_state.hpp): f(accumulators); RMSprop keeps no counter.
     template <class F>
     void visit_state(F&& f) { f(state_); }

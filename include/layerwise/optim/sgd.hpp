@@ -9,17 +9,20 @@
 
 namespace layerwise {
 
+/// Stochastic gradient descent, plain, with momentum or Nesterov, as TF2 Keras' SGD (the top of this file).
 template <class T = float>
 class SGD {
 public:
-    T learning_rate = T(0.01);  // Keras default
-    T momentum = T(0);
-    bool nesterov = false;
+    T learning_rate = T(0.01);  ///< lr; Keras default
+    T momentum = T(0);          ///< m; 0: plain SGD
+    bool nesterov = false;      ///< Nesterov momentum rather than plain (when momentum > 0)
 
     SGD() = default;
+    /// Learning rate lr, momentum momentum_, Nesterov's when nesterov_.
     explicit SGD(T lr, T momentum_ = T(0), bool nesterov_ = false)
         : learning_rate(lr), momentum(momentum_), nesterov(nesterov_) {}
 
+    /// One update of every trainable parameter of net from the gradients it holds.
     template <class Net>
     void step(Net& net) {
         const T lr = learning_rate, mu = momentum;  // locals: stores to p cannot change them
@@ -42,7 +45,7 @@ public:
         });
     }
 
-    static constexpr std::string_view name = "SGD";
+    static constexpr std::string_view name = "SGD";  ///< the optimizer's name in a checkpoint (io/training_state.hpp)
     /// For checkpoints (io/training_state.hpp): f(accumulators); SGD keeps no counter.
     template <class F>
     void visit_state(F&& f) { f(state_); }

@@ -56,22 +56,23 @@ namespace layerwise {
 /// or regression targets (n x outputs) as a MatrixView (RegressionSamples).
 template <class T, class Targets = std::span<const int>>
 struct Samples {
-    const Matrix<T>& x;
-    Targets y;
+    const Matrix<T>& x;  ///< the samples, one per row (n x features)
+    Targets y;           ///< their targets: n class labels, or a MatrixView (n x outputs)
 };
+/// Samples with regression targets (n x outputs), as a MatrixView.
 template <class T>
 using RegressionSamples = Samples<T, MatrixView<T>>;
 
 /// How fit trains.
 struct FitOptions {
-    std::size_t epochs = 1;
-    std::size_t batch_size = 128;  // Keras default
-    std::uint64_t seed = 1;        // of the shuffle
+    std::size_t epochs = 1;        ///< how many epochs the run has in all (a resumed run counts those done)
+    std::size_t batch_size = 128;  ///< rows per training step; Keras default
+    std::uint64_t seed = 1;        ///< of the shuffle
     /// Rows per batch of the evaluations after each epoch (inference: the results do not depend
     /// on it, and larger batches make better use of the GEMM).
     std::size_t evaluation_batch_size = 512;
-    Verbosity verbosity = default_verbosity();
-    std::ostream* out = &std::cout;
+    Verbosity verbosity = default_verbosity();  ///< what the progress line prints (progress.hpp)
+    std::ostream* out = &std::cout;             ///< where the progress line goes
     /// Go on from this state (training_state.hpp), with the network and the optimizer restored
     /// from the same checkpoint (io::load_training_state): fit starts at epoch epochs_done + 1,
     /// computes what an uninterrupted run would have, and returns the whole history. The state
@@ -99,8 +100,10 @@ struct FitDiagnostics {
     std::function<void(const EpochRecord&)> on_epoch_end;
 };
 
+/// What evaluate returns: the mean loss and the accuracy over the samples.
 struct Evaluation {
-    double loss = 0, accuracy = 0;  // accuracy: NaN for a loss that classifies nothing (CountsCorrect)
+    /// loss: the mean over the samples.
+    double loss = 0, accuracy = 0;  ///< accuracy: the fraction classified correctly; NaN for a loss that classifies nothing (CountsCorrect)
 };
 
 /// How fit and evaluate see a loss's target_type: as one row of `width` values per sample,
@@ -109,21 +112,29 @@ struct Evaluation {
 template <class Targets>
 struct target_rows;
 
+/// Class labels: one int per sample.
 template <>
 struct target_rows<std::span<const int>> {
-    using value_type = int;
-    static constexpr const char* noun = "labels";  // what they are called in messages
+    using value_type = int;  ///< the type of one label
+    static constexpr const char* noun = "labels";  ///< what they are called in messages
+    /// The number of samples: one label each.
     static std::size_t count(std::span<const int> y) { return y.size(); }
+    /// 1: one label per sample.
     static std::size_t width(std::span<const int>) { return 1; }
+    /// The `rows` labels stored at data.
     static std::span<const int> view(const int* data, std::size_t rows, std::size_t) { return {data, rows}; }
 };
 
+/// Regression targets: a MatrixView with one row of outputs per sample.
 template <class T>
 struct target_rows<MatrixView<T>> {
-    using value_type = T;
-    static constexpr const char* noun = "targets";
+    using value_type = T;  ///< the type of one target value
+    static constexpr const char* noun = "targets";  ///< what they are called in messages
+    /// The number of samples: the rows of y.
     static std::size_t count(MatrixView<T> y) { return y.rows(); }
+    /// Values per sample: the columns of y.
     static std::size_t width(MatrixView<T> y) { return y.cols(); }
+    /// The (rows x width) targets stored at data, one row after another.
     static MatrixView<T> view(const T* data, std::size_t rows, std::size_t width) { return {data, rows, width}; }
 };
 
