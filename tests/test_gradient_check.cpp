@@ -3,6 +3,7 @@
 #include <layerwise/layerwise.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -83,4 +84,15 @@ TEST_CASE("require_gradients_match passes a correct layer and throws naming a wr
         CHECK(what.find("> tolerance 1e-06") != std::string::npos);
         CHECK(what.find("dense/kernel") != std::string::npos);  // the whole report follows
     }
+}
+
+TEST_CASE("a NaN gradient is the worst tensor wherever it is, and fails require_gradients_match") {
+    GradientCheck check;
+    check.tensors = {{"input", 1e-9, 4}, {"dense/kernel", std::nan(""), 6}, {"dense/bias", 1e-3, 2}};
+    CHECK(check.worst_tensor().name == "dense/kernel");
+    CHECK(std::isnan(check.worst()));
+    CHECK(check.report().find("dense/kernel  relative error nan  (6 elements)  <- worst") != std::string::npos);
+    check.tensors = {{"input", 1e-9, 4}, {"dense/bias", 1e-3, 2}};
+    CHECK(check.worst_tensor().name == "dense/bias");
+    CHECK(check.worst() == 1e-3);
 }

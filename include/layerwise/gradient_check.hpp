@@ -43,17 +43,15 @@ struct GradientError {
 /// What check_gradients returns: the relative error of each tensor it checked.
 struct GradientCheck {
     std::vector<GradientError> tensors;  ///< the input first, then every trainable parameter
-    /// The largest relative error of the tensors (0 when there are none).
-    double worst() const {
-        double w = 0;
-        for (const auto& t : tensors) w = std::max(w, t.relative_error);
-        return w;
-    }
+    /// The largest relative error of the tensors, NaN if any is NaN (0 when there are none).
+    double worst() const { return tensors.empty() ? 0.0 : worst_tensor().relative_error; }
     /// The tensor with the largest relative error; throws std::logic_error when there are none.
     const GradientError& worst_tensor() const {
         if (tensors.empty()) throw std::logic_error("layerwise: GradientCheck: no tensor was checked");
-        return *std::max_element(tensors.begin(), tensors.end(),
-                                 [](const auto& a, const auto& b) { return a.relative_error < b.relative_error; });
+        // A NaN error (a NaN gradient) is the worst of all: ordered above every number.
+        return *std::max_element(tensors.begin(), tensors.end(), [](const auto& a, const auto& b) {
+            return !std::isnan(a.relative_error) && (std::isnan(b.relative_error) || a.relative_error < b.relative_error);
+        });
     }
     /// One line per tensor, "  dense/kernel  relative error 3.1e-10  (400 elements)", the
     /// worst marked with "<- worst".
