@@ -25,22 +25,27 @@
 
 namespace layerwise {
 
-enum class KerasVersion { tf2, keras2_1 };
+/// The two Keras versions whose numerics a preset reproduces (the top of this file).
+enum class KerasVersion { tf2 /**< TF2 Keras */, keras2_1 /**< Keras 2.1.5 */ };
 
 /// The two numerical choices a Keras version fixes.
 struct KerasNumerics {
-    RMSpropEpsilon rmsprop_epsilon = RMSpropEpsilon::inside;
-    bool bn_debias = false;  // BatchNorm's zero-debiased moving averages
+    RMSpropEpsilon rmsprop_epsilon = RMSpropEpsilon::inside;  ///< where RMSprop adds epsilon
+    bool bn_debias = false;  ///< BatchNorm's zero-debiased moving averages
+    /// Both choices equal.
     bool operator==(const KerasNumerics&) const = default;
 };
 
+/// The numerics of Keras version v: tf2 epsilon inside and no debiasing, keras2_1 outside and debiasing.
 constexpr KerasNumerics keras_numerics(KerasVersion v) {
     return v == KerasVersion::tf2 ? KerasNumerics{RMSpropEpsilon::inside, false}
                                   : KerasNumerics{RMSpropEpsilon::outside, true};
 }
 
+/// "tf2" or "keras2.1", as the command lines spell them.
 inline std::string_view to_string(KerasVersion v) { return v == KerasVersion::tf2 ? "tf2" : "keras2.1"; }
 
+/// The KerasVersion spelt "tf2" or "keras2.1"; throws std::invalid_argument for anything else.
 inline KerasVersion parse_keras_version(std::string_view s) {
     if (s == "tf2") return KerasVersion::tf2;
     if (s == "keras2.1") return KerasVersion::keras2_1;
