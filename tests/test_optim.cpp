@@ -12,8 +12,14 @@ using namespace layerwise;
 
 namespace {
 // A one-weight, one-bias "network" whose gradients the test sets by hand.
+// It starts at w = b = 0 (construction draws a random kernel), so every
+// expected value below is the optimizer's displacement alone.
 struct Scalar {
     Dense<1, 1, double> layer;
+    Scalar() {
+        w() = 0;
+        b() = 0;
+    }
     double& w() { return layer.W(0, 0); }
     double& b() { return layer.b(0); }
     void grads(double dw, double db) {
