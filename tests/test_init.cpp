@@ -90,7 +90,8 @@ TEST_CASE("initialisers are named as Keras names them, and an unknown name is re
     CHECK(parse_kernel_init("he_normal") == KernelInit::he_normal);
     CHECK(to_string(KernelInit::glorot_uniform) == "glorot_uniform");
     CHECK_THROWS_WITH_AS(parse_kernel_init("xavier"),
-                         "layerwise: unknown initialiser 'xavier' (expected glorot_uniform, he_uniform or he_normal)",
+                         "layerwise: unknown initialiser 'xavier' (expected glorot_uniform, he_uniform, he_normal, "
+                         "lecun_normal or orthogonal)",
                          std::invalid_argument);
 }
 
@@ -148,4 +149,127 @@ TEST_CASE("a layer on its own and the copies of a Repeat are initialised when co
     Repeat<3, Dense<4, 4>, ReLU> seeded_blocks;
     init(seeded_blocks, default_init_seed);
     CHECK(std::equal(w1.begin(), w1.end(), seeded_blocks.blocks[1].layer<0>().W.begin()));
+}
+
+namespace {
+// The largest |(A^T A)_ij - g^2 delta_ij| of a (rows x cols) kernel with rows >= cols, or of
+// A A^T when rows < cols: how far A is from gain g times an orthogonal matrix.
+template <class K>
+double distance_from_orthogonal(const K& w, double gain) {
+    const std::size_t rows = w.shape(0), cols = w.shape(1), n = std::min(rows, cols);
+    double worst = 0;
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = 0; j < n; ++j) {
+            double dot = 0;
+            if (rows >= cols)
+                for (std::size_t k = 0; k < rows; ++k) dot += double(w(k, i)) * double(w(k, j));
+            else
+                for (std::size_t k = 0; k < cols; ++k) dot += double(w(i, k)) * double(w(j, k));
+            worst = std::max(worst, std::abs(dot - (i == j ? gain * gain : 0.0)));
+        }
+    return worst;
+}
+}  // namespace
+
+TEST_CASE("orthogonal kernels: W^T W = gain^2 I (tall), W W^T = gain^2 I (wide), square both ways") {
+    Sequential<Dense<300, 64>, Dense<64, 64>, Dense<64, 200>> net;
+    init(net, 11, InitPlan{KernelInit::orthogonal});
+    CHECK(distance_from_orthogonal(net.layer<0>().W, 1.0) < 1e-5);
+    CHECK(distance_from_orthogonal(net.layer<1>().W, 1.0) < 1e-5);
+    CHECK(distance_from_orthogonal(net.layer<2>().W, 1.0) < 1e-5);
+    const double g = std::sqrt(2.0);
+    init(net, 11, InitPlan{KernelInit::orthogonal, g});
+    CHECK(distance_from_orthogonal(net.layer<0>().W, g) < 1e-5);
+    CHECK(distance_from_orthogonal(net.layer<1>().W, g) < 1e-5);
+    CHECK(distance_from_orthogonal(net.layer<2>().W, g) < 1e-5);
+    // a Gaussian matrix's Q is not an identity or a permutation: its weights spread as N(0, 1/fan)
+    const Moments m = moments(net.layer<1>().W);
+    CHECK(m.variance == doctest::Approx(2.0 / 64).epsilon(0.02));  // gain^2 / 64: the rows are unit vectors
+    CHECK(m.max_abs < 0.5 * g);
+    // in double the same seed gives the same matrix, to float rounding
+    Sequential<Dense<300, 64>, Dense<64, 64>, Dense<64, 200>>::rebind<double> d;
+    init(d, 11, InitPlan{KernelInit::orthogonal, g});
+    CHECK(distance_from_orthogonal(d.layer<1>().W, g) < 1e-12);
+    for (std::size_t k = 0; k < d.layer<1>().W.size(); ++k)
+        CHECK(net.layer<1>().W.data()[k] == static_cast<float>(d.layer<1>().W.data()[k]));
+}
+
+TEST_CASE("an orthogonal kernel is not the identity's rotation of one sign: the signs of R's diagonal are corrected") {
+    // With R's diagonal positive, Q is uniform over the orthogonal matrices: its determinant is
+    // +1 or -1 with equal chances, and its diagonal has no bias towards either sign.
+    double diagonal = 0;
+    std::size_t count = 0;
+    for (std::uint64_t seed = 0; seed < 40; ++seed) {
+        Dense<16, 16, double> l;
+        init(l, seed, InitPlan{KernelInit::orthogonal});
+        for (std::size_t i = 0; i < 16; ++i, ++count) diagonal += l.W(i, i);
+        CHECK(distance_from_orthogonal(l.W, 1.0) < 1e-12);
+    }
+    CHECK(std::abs(diagonal / double(count)) < 0.05);  // each diagonal element has mean 0, sd 0.25
+}
+
+TEST_CASE("lecun_normal has variance 1 / fan_in, truncated at 2 sigma") {
+    Sequential<Dense<400, 300>> net;
+    init(net, 9, KernelInit::lecun_normal);
+    const Moments m = moments(net.layer<0>().W);
+    const double sigma = std::sqrt(1.0 / 400) / 0.87962566103423978;
+    CHECK(m.variance == doctest::Approx(1.0 / 400).epsilon(0.02));
+    CHECK(m.max_abs <= 2 * sigma * (1 + 1e-6));
+    CHECK(m.max_abs > 1.95 * sigma);
+    CHECK(std::abs(m.mean) < 1e-3);
+    CHECK(parse_kernel_init("lecun_normal") == KernelInit::lecun_normal);
+    CHECK(parse_kernel_init("orthogonal") == KernelInit::orthogonal);
+}
+
+TEST_CASE("a plan gives named layers their own scheme and gain, and refuses a layer the network lacks") {
+    Sequential<Dense<50, 30>, ReLU, Dense<30, 30>, ReLU, Dense<30, 10>> net, reference;
+    init(net, 4, InitPlan{KernelInit::he_normal, 1.0, {{"dense_1", KernelInit::orthogonal, 2.0}}});
+    CHECK(distance_from_orthogonal(net.layer<2>().W, 2.0) < 1e-5);
+    const Moments first = moments(net.layer<0>().W);
+    CHECK(first.variance == doctest::Approx(2.0 / 50).epsilon(0.15));  // he_normal, gain 1
+    // the layers not named draw from the same stream in the same order: a plan that names no
+    // layer gives dense's kernel the same bits
+    init(reference, 4, KernelInit::he_normal);
+    CHECK(net.layer<0>().W == reference.layer<0>().W);
+
+    Sequential<Dense<50, 30>, ReLU, Dense<30, 10>> before;
+    init(before, 4);
+    auto after = before;
+    CHECK_THROWS_WITH_AS(init(after, 5, InitPlan{KernelInit::he_normal, 1.0, {{"dense_7", KernelInit::orthogonal}}}),
+                         "layerwise: init: the plan names layer 'dense_7', which is not a layer of this network "
+                         "with a kernel",
+                         std::invalid_argument);
+    CHECK(after.layer<0>().W == before.layer<0>().W);  // refused before anything changed
+    CHECK_THROWS_AS(init(after, 5, InitPlan{KernelInit::he_normal, 1.0, {{"activation", KernelInit::orthogonal}}}),
+                    std::invalid_argument);
+}
+
+TEST_CASE("gain multiplies every scheme's kernel") {
+    Sequential<Dense<40, 20>> one, three;
+    init(one, 6, InitPlan{KernelInit::glorot_uniform, 1.0});
+    init(three, 6, InitPlan{KernelInit::glorot_uniform, 3.0});
+    for (std::size_t k = 0; k < one.layer<0>().W.size(); ++k)
+        CHECK(three.layer<0>().W.data()[k] == doctest::Approx(3.0 * one.layer<0>().W.data()[k]).epsilon(1e-6));
+}
+
+namespace {
+// A layer with random draws of its own: init hands it a seed from the network's.
+struct Seeded : Activation<relu_fn> {
+    template <class U>
+    using rebind = Seeded;
+    std::uint64_t given = 0;
+    void seed(std::uint64_t s) { given = s; }
+};
+}  // namespace
+
+TEST_CASE("init seeds every layer that has a seed member, from the network's seed and the layer's position") {
+    Sequential<Dense<4, 4>, Seeded, Dense<4, 4>, Seeded> a, b;
+    init(a, 1);
+    init(b, 1);
+    CHECK(a.layer<1>().given == b.layer<1>().given);
+    CHECK(a.layer<1>().given != a.layer<3>().given);
+    const std::uint64_t first = a.layer<1>().given;
+    init(a, 2);
+    CHECK(a.layer<1>().given != first);
+    CHECK(a.layer<1>().given == layer_seed(2, 1));
 }
