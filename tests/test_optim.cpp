@@ -2,6 +2,7 @@
 
 #include <layerwise/layerwise.hpp>
 #include <layerwise/optim/adam.hpp>
+#include <layerwise/optim/adamw.hpp>
 #include <layerwise/optim/keras_presets.hpp>
 #include <layerwise/optim/rmsprop.hpp>
 #include <layerwise/optim/sgd.hpp>
@@ -78,6 +79,118 @@ TEST_CASE("Adam follows TF's ApplyAdam for two steps") {
     CHECK(opt.iterations() == 2);
 }
 
+TEST_CASE("AdamW follows torch.optim.AdamW for two steps: p *= 1 - lr wd, then eps beside sqrt(v_hat)") {
+    Scalar s;
+    s.w() = 1.0;
+    s.b() = 2.0;
+    AdamW<double> opt;  // PyTorch's defaults: lr 1e-3, betas 0.9 / 0.999, eps 1e-8, weight_decay 0.01
+    CHECK(opt.weight_decay == 0.01);
+    CHECK(opt.epsilon == 1e-8);
+    const double lr = 1e-3, wd = 0.01, eps = 1e-8, g1 = 0.3, g2 = -0.1;
+    s.grads(g1, 0);
+    opt.step(s.layer);
+    double m = 0.1 * g1, v = 0.001 * g1 * g1;
+    double w = 1.0 * (1 - lr * wd);
+    w -= lr / (1 - 0.9) * (m / (std::sqrt(v) / std::sqrt(1 - 0.999) + eps));
+    double b = 2.0 * (1 - lr * wd);  // a zero gradient: the decay alone
+    CHECK(s.w() == doctest::Approx(w).epsilon(1e-14));
+    CHECK(s.b() == doctest::Approx(b).epsilon(1e-15));
+    s.grads(g2, 0);
+    opt.step(s.layer);
+    m = 0.9 * m + 0.1 * g2;
+    v = 0.999 * v + 0.001 * g2 * g2;
+    w *= 1 - lr * wd;
+    w -= lr / (1 - 0.9 * 0.9) * (m / (std::sqrt(v) / std::sqrt(1 - 0.999 * 0.999) + eps));
+    b *= 1 - lr * wd;
+    CHECK(s.w() == doctest::Approx(w).epsilon(1e-14));
+    CHECK(s.b() == doctest::Approx(b).epsilon(1e-15));
+    CHECK(opt.iterations() == 2);
+    // PyTorch's eps, not TF's: with weight_decay 0 AdamW is not our Adam where sqrt(v) is near eps
+    Scalar x, y;
+    AdamW<double> no_decay(1e-3, 0.0);
+    Adam<double> adam;
+    adam.epsilon = 1e-8;
+    x.grads(1e-9, 0);
+    y.grads(1e-9, 0);
+    no_decay.step(x.layer);
+    adam.step(y.layer);
+    CHECK(x.w() == doctest::Approx(-1e-3 / 0.1 * (1e-10 / (std::sqrt(1e-21) / std::sqrt(0.001) + 1e-8))).epsilon(1e-12));
+    CHECK(std::abs(x.w()) > 10 * std::abs(y.w()));  // ~9.1e-5 against ~3.2e-6
+}
+
+TEST_CASE("weight decay, PyTorch's coupled L2: SGD, RMSprop and Adam use g + wd p") {
+    const double wd = 0.1, g = 0.5, p0 = 1.0, gd = g + wd * p0;  // g + wd p = 0.6
+    SUBCASE("SGD, plain and with momentum") {
+        Scalar plain, mom;
+        plain.w() = mom.w() = p0;
+        plain.b() = 3.0;  // a zero gradient: the decay alone moves it
+        SGD<double> a(0.1), c(0.1, 0.9);
+        a.weight_decay = c.weight_decay = wd;
+        plain.grads(g, 0);
+        mom.grads(g, 0);
+        a.step(plain.layer);
+        c.step(mom.layer);
+        CHECK(plain.w() == doctest::Approx(p0 - 0.1 * gd).epsilon(1e-15));  // 0.94
+        CHECK(plain.b() == doctest::Approx(3.0 - 0.1 * wd * 3.0).epsilon(1e-15));
+        CHECK(mom.w() == doctest::Approx(p0 + (0.9 * 0 - 0.1 * gd)).epsilon(1e-15));  // v = -lr g
+    }
+    SUBCASE("RMSprop") {
+        Scalar s;
+        s.w() = p0;
+        RMSprop<double> opt;
+        opt.weight_decay = wd;
+        s.grads(g, 0);
+        opt.step(s.layer);
+        const double a = 0.1 * gd * gd;
+        CHECK(s.w() == doctest::Approx(p0 - 1e-3 * gd / std::sqrt(a + 1e-7)).epsilon(1e-15));
+    }
+    SUBCASE("Adam") {
+        Scalar s;
+        s.w() = p0;
+        Adam<double> opt;
+        opt.weight_decay = wd;
+        s.grads(g, 0);
+        opt.step(s.layer);
+        const double m = 0.1 * gd, v = 0.001 * gd * gd;
+        CHECK(s.w() == doctest::Approx(p0 - 1e-3 * std::sqrt(1 - 0.999) / (1 - 0.9) * m / (std::sqrt(v) + 1e-7))
+                           .epsilon(1e-13));
+    }
+}
+
+namespace {
+// One step of Opt with weight decay wd on a Dense<16, 16> of floats (whole packs and a tail:
+// the bias has 16 values), against `expected` computed per element in double.
+template <class Opt, class Expected>
+void decay_matches_by_element(float wd, Expected expected) {
+    Dense<16, 16> layer;
+    init(layer, 5);
+    layer.dW = layerwise::testing::random_matrix<float>(16, 16, 8);
+    const Matrix<float> w0 = layer.W, g = layer.dW;
+    Opt opt;
+    opt.weight_decay = wd;
+    opt.step(layer);
+    for (std::size_t i = 0; i < 16; ++i)
+        for (std::size_t j = 0; j < 16; ++j)
+            CHECK(layer.W(i, j) == doctest::Approx(expected(double(w0(i, j)), double(g(i, j)))).epsilon(1e-5));
+}
+}  // namespace
+
+TEST_CASE("weight decay in the vector loops: every element as by hand") {
+    const double wd = 0.05;
+    decay_matches_by_element<SGD<float>>(float(wd), [&](double p, double g) { return p - 0.01 * (g + wd * p); });
+    decay_matches_by_element<RMSprop<float>>(float(wd), [&](double p, double g) {
+        const double gd = g + wd * p;
+        return p - 1e-3 * gd / std::sqrt(0.1 * gd * gd + 1e-7);
+    });
+    decay_matches_by_element<Adam<float>>(float(wd), [&](double p, double g) {
+        const double gd = g + wd * p;
+        return p - 1e-3 * std::sqrt(0.001) / 0.1 * (0.1 * gd) / (std::sqrt(0.001 * gd * gd) + 1e-7);
+    });
+    decay_matches_by_element<AdamW<float>>(float(wd), [&](double p, double g) {
+        return p * (1 - 1e-3 * wd) - 1e-3 / 0.1 * (0.1 * g) / (std::sqrt(0.001 * g * g) / std::sqrt(0.001) + 1e-8);
+    });
+}
+
 TEST_CASE("SGD: plain, momentum and Nesterov") {
     Scalar plain, mom, nes;
     SGD<double> a(0.1), b(0.1, 0.9), c(0.1, 0.9, true);
@@ -104,10 +217,13 @@ TEST_CASE("optimizers never touch BatchNorm's moving statistics") {
     RMSprop<double> r;
     Adam<double> a;
     SGD<double> s(0.1, 0.9);
+    AdamW<double> aw;
+    r.weight_decay = a.weight_decay = s.weight_decay = 0.1;  // decay, too, is for trainable parameters only
     net.layer<1>().dgamma.fill(1.0);
     r.step(net);
     a.step(net);
     s.step(net);
+    aw.step(net);
     for (double v : net.layer<1>().moving_mean) CHECK(v == 5.0);
     for (double v : net.layer<1>().moving_variance) CHECK(v == 7.0);
     CHECK(net.layer<1>().gamma(0) != 1.0);  // while gamma did move
@@ -218,13 +334,14 @@ Matrix<float> weights_after_steps() {
 TEST_CASE("optimizer steps give the same bits on one thread and on two (bands of one parameter)") {
     static_assert(128 * 128 >= 2 * elementwise_grain);
     const Matrix<float> r1 = weights_after_steps<RMSprop<float>>(), a1 = weights_after_steps<Adam<float>>(),
-                        s1 = weights_after_steps<SGD<float>>();
+                        s1 = weights_after_steps<SGD<float>>(), w1 = weights_after_steps<AdamW<float>>();
     set_threads(2);
     const Matrix<float> r2 = weights_after_steps<RMSprop<float>>(), a2 = weights_after_steps<Adam<float>>(),
-                        s2 = weights_after_steps<SGD<float>>();
+                        s2 = weights_after_steps<SGD<float>>(), w2 = weights_after_steps<AdamW<float>>();
     set_threads(1);
     CHECK(r1 == r2);
     CHECK(a1 == a2);
     CHECK(s1 == s2);
+    CHECK(w1 == w2);
     CHECK(r1 != a1);  // the steps did something
 }

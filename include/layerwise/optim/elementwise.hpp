@@ -12,7 +12,9 @@
 //       auto a = L::load(as + k);  ...  L::store(as + k, a);
 //   });
 //
-// Pack, Lanes and lane_sqrt are in pack.hpp.
+// Pack, Lanes and lane_sqrt are in pack.hpp. decayed_gradient is the gradient an update uses
+// with PyTorch's coupled (L2) weight decay, g + wd p; the optimizers choose it outside their
+// loops, so that with weight_decay 0 they run the loop they ran before it existed.
 #pragma once
 
 #include "../pack.hpp"
@@ -36,6 +38,15 @@ void for_each_pack(std::size_t n, F&& f_in) {
         for (; k + width <= n; k += width) f(k, Lanes<Pack<T>>{});
     }
     for (; k < n; ++k) f(k, Lanes<T>{});
+}
+
+/// The gradient an update uses at g, as lanes L (Lanes<Pack<T>> or Lanes<T>): g + wd p, PyTorch's
+/// coupled weight decay (the gradient of the loss plus wd/2 |p|^2), when Decay; g alone, which
+/// reads nothing else, when not.
+template <class L, bool Decay, class T>
+auto decayed_gradient(const T* g, [[maybe_unused]] const T* p, [[maybe_unused]] T wd) {
+    if constexpr (Decay) return L::load(g) + wd * L::load(p);  // g + wd p
+    else return L::load(g);
 }
 
 }  // namespace layerwise
