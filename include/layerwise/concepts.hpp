@@ -28,6 +28,7 @@
 #include "matrix_view.hpp"
 #include "tensor.hpp"
 
+#include <charconv>
 #include <concepts>
 #include <cstddef>
 #include <stdexcept>
@@ -132,6 +133,14 @@ void require_shape(const Matrix<T>& m, std::size_t rows, std::size_t cols, std::
                                     "), expected (" + std::to_string(rows) + " x " + std::to_string(cols) + ")");
 }
 
+namespace detail {
+/// v as the shortest text that reads back as v ("0.5", "-1e-05", "nan"), for error messages.
+inline std::string number_text(double v) {
+    char buffer[32];
+    return {buffer, std::to_chars(buffer, buffer + sizeof buffer, v).ptr};
+}
+}  // namespace detail
+
 /// What forward(x, mode) may keep a pointer to until backward: a named (lvalue) Matrix of
 /// the layer's own scalar type. X is the deduced type of a forwarding reference.
 template <class X, class T>
@@ -148,9 +157,14 @@ inline constexpr bool dangling_input = false;  // dependent false: the static_as
 /// pointing at a destroyed matrix, and backward would compute gradients from freed memory;
 /// instead it is one compile error with this message. A MatrixView<T> is let through: it
 /// names the user's memory, and reaches forward(MatrixView<T>, Mode) where the layer has one.
-#define LAYERWISE_FORWARD_NEEDS_NAMED_INPUT(T)                                                                  \
+#define LAYERWISE_FORWARD_NEEDS_NAMED_INPUT(T) LAYERWISE_FORWARD_NEEDS_NAMED_INPUT_IF(T, true)
+
+/// The same overload, declared only where `condition` (a constant expression) holds: for a
+/// layer that keeps its input in some configurations and not in others (an Activation keeps
+/// x only when its function's derivative needs it).
+#define LAYERWISE_FORWARD_NEEDS_NAMED_INPUT_IF(T, condition)                                                    \
     template <class X>                                                                                          \
-        requires(!::layerwise::NamedInput<X, T> &&                                                              \
+        requires((condition) && !::layerwise::NamedInput<X, T> &&                                               \
                  !std::same_as<std::remove_cvref_t<X>, ::layerwise::MatrixView<T>>)                             \
     const ::layerwise::Matrix<T>& forward(X&&, ::layerwise::Mode) {                                             \
         static_assert(::layerwise::detail::dangling_input<X>,                                                   \
