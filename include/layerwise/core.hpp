@@ -16,6 +16,7 @@
 #include "layers/dense.hpp"
 #include "layers/batch_norm.hpp"
 #include "layers/activation.hpp"
+#include "layers/layer_norm.hpp"
 #include "compose/sequential.hpp"
 #include "compose/residual.hpp"
 #include "compose/repeat.hpp"
