@@ -17,6 +17,7 @@
 #include "layers/batch_norm.hpp"
 #include "layers/activation.hpp"
 #include "layers/layer_norm.hpp"
+#include "layers/dropout.hpp"
 #include "compose/sequential.hpp"
 #include "compose/residual.hpp"
 #include "compose/repeat.hpp"
