@@ -20,6 +20,7 @@
 #include "layers/dropout.hpp"
 #include "compose/sequential.hpp"
 #include "compose/residual.hpp"
+#include "compose/rezero.hpp"
 #include "compose/repeat.hpp"
 #include "compose/unfused.hpp"
 #include "deploy/freeze.hpp"

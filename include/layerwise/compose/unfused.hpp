@@ -1,7 +1,7 @@
 // layerwise/compose/unfused.hpp — a network's twin with every layer on its own, and copying
 // parameters between two networks.
 //
-//   unfused_t<Net>            Net with each Sequential (also inside Residual and Repeat) an
+//   unfused_t<Net>            Net with each Sequential (also inside Residual, ReZero and Repeat) an
 //                             UnfusedSequential: no fused pairs (fusion.hpp), so every layer forms
 //                             its own output() and input_gradient(). Same parameters, same
 //                             names, same order, same numbers from forward and backward.
@@ -15,6 +15,7 @@
 #include "../visit.hpp"
 #include "repeat.hpp"
 #include "residual.hpp"
+#include "rezero.hpp"
 #include "sequential.hpp"
 
 #include <stdexcept>
@@ -29,7 +30,7 @@ template <class L>
 struct unfused {
     using type = L;  ///< the twin
 };
-/// L with every Sequential, also inside Residual and Repeat, an UnfusedSequential.
+/// L with every Sequential, also inside Residual, ReZero and Repeat, an UnfusedSequential.
 template <class L>
 using unfused_t = typename unfused<L>::type;
 
@@ -52,6 +53,16 @@ struct unfused<Residual<L...>> {
 template <class B>
 struct unfused<ResidualOf<B>> {
     using type = ResidualOf<unfused_t<B>>;  ///< the twin
+};
+/// A ReZero's twin: a ReZeroOf around an UnfusedSequential of its layers' twins.
+template <class... L>
+struct unfused<ReZero<L...>> {
+    using type = ReZeroOf<UnfusedSequential<unfused_t<L>...>>;  ///< the twin
+};
+/// A ReZeroOf's twin: a ReZeroOf around its block's twin.
+template <class B>
+struct unfused<ReZeroOf<B>> {
+    using type = ReZeroOf<unfused_t<B>>;  ///< the twin
 };
 /// A Repeat's twin: a RepeatOf of an UnfusedSequential of its layers' twins.
 template <std::size_t N, class... L>
