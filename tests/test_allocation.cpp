@@ -91,3 +91,23 @@ TEST_CASE("steady-state steps allocate nothing with two threads either") {
     set_threads(1);
     CHECK(n == 0);
 }
+
+// LayerNorm, the parameterised activations, Dropout, AlphaDropout and ReZero, each once: their
+// workspaces (masks, per-row statistics, alpha dy) are sized on the first batch too. 128 wide, so
+// that with two threads their element-wise passes (64 x 128) are shared.
+using NewerLayers = Sequential<Dense<784, 128>, LayerNorm<128>, GELU, Dropout<>,
+                               ReZero<Dense<128, 128>, SELU, AlphaDropout<>>, ELU, LeakyReLU, Dense<128, 10>>;
+
+TEST_CASE("steady-state steps through LayerNorm, GELU, SELU, ELU, LeakyReLU, dropout and ReZero allocate nothing") {
+    CHECK(allocations_per_steps<NewerLayers, RMSprop<float>>(5) == 0);
+    set_threads(2);
+    const std::size_t n = allocations_per_steps<NewerLayers, Adam<float>>(5);
+    set_threads(1);
+    CHECK(n == 0);
+    auto net = std::make_unique<NewerLayers>();
+    const Matrix<float> x = layerwise::testing::random_matrix<float>(32, 784, 5, 0, 1);
+    net->forward(x, Mode::inference);
+    const std::size_t before = allocations.load();
+    for (int s = 0; s < 5; ++s) net->forward(x, Mode::inference);
+    CHECK(allocations.load() - before == 0);
+}
