@@ -80,17 +80,18 @@ public:
     }
 
 protected:
+    /// Rate r, checked (`who` names the layer in the error).
     explicit DropoutMask(double r, std::string_view who) : rate(r) { check_rate(who); }
 
-    // Throws std::invalid_argument naming the rate unless 0 <= rate < 1.
+    /// Throws std::invalid_argument naming the rate unless 0 <= rate < 1.
     void check_rate(std::string_view who) const {
         if (!(rate >= 0 && rate < 1))
             throw std::invalid_argument("layerwise: " + std::string(who) + ": the rate must be in [0, 1), got " +
                                         detail::number_text(rate));
     }
 
-    // The mask for a (rows x cols) input: a new draw, or, with hold_mask, the last one (which
-    // must have that shape).
+    /// The mask for a (rows x cols) input: a new draw, or, with hold_mask, the last one (which
+    /// must have that shape; else std::logic_error).
     void next_mask(std::size_t rows, std::size_t cols, std::string_view who) {
         if (hold_mask) {
             if (mask_.shape(0) != rows || mask_.shape(1) != cols)
@@ -109,7 +110,7 @@ protected:
         });
     }
 
-    Matrix<T> mask_;  // m: (B x N), 0 or 1
+    Matrix<T> mask_;  ///< m: (B x N), 0 or 1
 
 private:
     static std::uint64_t stream_key(std::uint64_t s, std::uint64_t counter) {
