@@ -177,7 +177,8 @@ TEST_CASE("a rate outside [0, 1) is refused, at construction and at forward, nam
                          std::invalid_argument);
     CHECK_THROWS_WITH_AS(AlphaDropout<>(2.5), "layerwise: AlphaDropout: the rate must be in [0, 1), got 2.5",
                          std::invalid_argument);
-    CHECK_THROWS_AS(Dropout<>(std::numeric_limits<double>::quiet_NaN()), std::invalid_argument);
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    CHECK_THROWS_WITH_AS(Dropout<>{nan}, "layerwise: Dropout: the rate must be in [0, 1), got nan", std::invalid_argument);
     Dropout<> dropout;
     CHECK(dropout.rate == 0.5);
     dropout.rate = 1.5;
