@@ -1,6 +1,8 @@
 #include "testing.hpp"
 
+#include <layerwise/compose/sequential.hpp>
 #include <layerwise/layers/activation.hpp>
+#include <layerwise/layers/dense.hpp>
 
 #include <cmath>
 #include <limits>
@@ -151,6 +153,17 @@ TEST_CASE("GELU's gradient is right also where GELU is not monotonic (x near -0.
     const Matrix<double> near_minimum = random_matrix(4, 5, 43, -1.5, 0.0);
     GELU::rebind<double> gelu;
     require_gradients(gelu, near_minimum);
+}
+
+TEST_CASE("ELU, SELU, LeakyReLU and GELU between Dense layers have correct gradients") {
+    using Net = Sequential<Dense<5, 6>, ELU, Dense<6, 6>, LeakyReLU, Dense<6, 6>, SELU, Dense<6, 6>, GELU, Dense<6, 3>>;
+    Net::rebind<double> net;
+    init(net, 9);
+    net.layer<3>().fn.slope = 0.2;
+    net.layer<7>().fn.tanh_approximation = true;
+    const Matrix<double> x = random_matrix(6, 5, 45);
+    require_gradients(net, x, Mode::train);
+    require_gradients(net, x, Mode::inference);
 }
 
 TEST_CASE("GELU keeps its input for backward, the others only their output") {
