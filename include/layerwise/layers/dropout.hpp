@@ -14,8 +14,8 @@
 // The mask is counter-based: for the layer's seed s, its draw counter c and the element's
 // index k in the (B x N) batch (row-major),
 //     key = mix(mix(s) + c),   u_k = (mix(key + (k + 1) g) >> 11) 2^-53 in [0, 1),   m_k = u_k >= rate
-// with mix SplitMix64's finaliser and g = 0x9e3779b97f4a7c15, its increment (u_k is the k-th
-// output of a SplitMix64 generator seeded with key). Every element's bit depends only on
+// with mix SplitMix64's finaliser and g = 0x9e3779b97f4a7c15, its increment (u_k comes from
+// output k + 1 of a SplitMix64 generator seeded with key). Every element's bit depends only on
 // (s, c, k): the same seed gives the same masks, bit for bit, whichever thread draws which rows
 // and however many threads there are. The counter advances by one at each train-mode forward
 // that draws; seed(s) sets s and resets c, and visit_state exposes c, so that a checkpoint that
