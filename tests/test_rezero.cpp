@@ -3,6 +3,7 @@
 #include <layerwise/compose/rezero.hpp>
 #include <layerwise/compose/sequential.hpp>
 #include <layerwise/compose/unfused.hpp>
+#include <layerwise/deploy/freeze.hpp>
 #include <layerwise/layers/activation.hpp>
 #include <layerwise/layers/batch_norm.hpp>
 #include <layerwise/layers/dense.hpp>
@@ -121,6 +122,9 @@ TEST_CASE("ReZero backward checks the gradient's shape and that forward ran") {
     r.forward(x, Mode::train);
     CHECK_THROWS_WITH_AS(r.backward(zeros<double>(4, 2)),
                          "layerwise: ReZero backward: dy has shape (4 x 2), expected (4 x 3)", std::invalid_argument);
+    forget_inputs(r);  // the block's Dense and the ReZero itself (which points at the block's output)
+    CHECK_THROWS_WITH_AS(r.backward(zeros<double>(4, 3)), "layerwise: ReZero: backward called before forward",
+                         std::logic_error);
 }
 
 TEST_CASE("a ReZero's unfused twin computes the same with each layer of its block on its own") {
@@ -135,4 +139,19 @@ TEST_CASE("a ReZero's unfused twin computes the same with each layer of its bloc
     const Matrix<float> y = net.forward(x, Mode::train);
     CHECK(twin.forward(x, Mode::train) == y);
     CHECK(twin.layer<1>().block.layer<2>().output().shape(0) == 5);  // the ReLU's own output
+}
+
+TEST_CASE("freeze copies a ReZero whole, alpha included, and leaves the copy pointing at nothing of the original's") {
+    using Net = Sequential<Dense<4, 6>, ReZero<Dense<6, 6>, BatchNorm<6>>, Dense<6, 2>>;
+    Net net;
+    init(net, 5);
+    net.layer<1>().alpha(0) = 0.75f;
+    const Matrix<float> x = random_matrix<float>(5, 4, 11);
+    net.forward(x, Mode::train);  // moves the moving statistics, so inference is not trivial
+    const Matrix<float> y = net.forward(x, Mode::inference);
+    auto frozen = freeze(net);
+    CHECK(frozen.layer<1>().alpha(0) == 0.75f);
+    CHECK_THROWS_AS(frozen.layer<1>().backward(zeros<float>(5, 6)), std::logic_error);
+    const Matrix<float> yf = frozen.forward(x, Mode::inference);
+    for (std::size_t k = 0; k < y.size(); ++k) CHECK(yf.data()[k] == doctest::Approx(y.data()[k]).epsilon(1e-6));
 }

@@ -93,6 +93,11 @@ public:
     /// The parameter gradients only: dalpha and the block's, which need no dx from it.
     void backward(const Matrix& dy, parameters_only_t) { block.backward(gated_gradient(dy), parameters_only); }
 
+    /// Drops the reference to the block's last output (a copy of this layer would otherwise
+    /// point into the original's block); backward then throws until the next forward.
+    /// forget_inputs(net) and freeze(net) call it with the leaf layers'.
+    void forget_input() { fx_ = nullptr; }
+
     /// Calls f(block).
     template <class F>
     void visit_children(F&& f) { f(block); }
