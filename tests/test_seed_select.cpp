@@ -18,5 +18,5 @@ TEST_CASE("a depth that is not compiled in, or an unknown config, is an error th
     CHECK_THROWS_WITH_AS(seed::with_seed_network(seed::Config::bn, 12, []<class>() {}),
                          "depth 12 is not compiled in (available: 10, 15, 20, 25, 30, 35, 40, 45, 50)",
                          std::invalid_argument);
-    CHECK_THROWS_WITH_AS(seed::parse_config("bm"), "unknown config 'bm' (expected bn, plain or skip)", std::invalid_argument);
+    CHECK_THROWS_WITH_AS(seed::parse_config("bm"), "unknown config 'bm' (expected bn, plain, skip, selu, layernorm or rezero)", std::invalid_argument);
 }

@@ -28,11 +28,12 @@ inline std::string available_depths() {
     return s;
 }
 
-/// The Config named "bn", "plain" or "skip"; throws std::invalid_argument for any other name.
+/// The Config named "bn", "plain", "skip", "selu", "layernorm" or "rezero"; throws
+/// std::invalid_argument for any other name.
 inline Config parse_config(const std::string& name) {
-    for (int c = 0; c < 3; ++c)
+    for (std::size_t c = 0; c < std::size(config_names); ++c)
         if (config_names[c] == name) return static_cast<Config>(c);
-    throw std::invalid_argument("unknown config '" + name + "' (expected bn, plain or skip)");
+    throw std::invalid_argument("unknown config '" + name + "' (expected bn, plain, skip, selu, layernorm or rezero)");
 }
 
 /// Throws std::invalid_argument "<what> <depth> is not compiled in (available: ...)" unless
@@ -59,6 +60,9 @@ void with_seed_network(Config config, std::size_t depth, F&& f) {
         case Config::bn: return with_depth<Config::bn>(depth, f);
         case Config::plain: return with_depth<Config::plain>(depth, f);
         case Config::skip: return with_depth<Config::skip>(depth, f);
+        case Config::selu: return with_depth<Config::selu>(depth, f);
+        case Config::layernorm: return with_depth<Config::layernorm>(depth, f);
+        case Config::rezero: return with_depth<Config::rezero>(depth, f);
     }
 }
 
