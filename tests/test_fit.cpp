@@ -279,11 +279,12 @@ TEST_CASE("history.csv is written atomically with the documented columns") {
     std::getline(in, header);
     std::getline(in, row);
     CHECK(header == "epoch,loss,accuracy,val_loss,val_accuracy,seconds,status,train_loss_inference,"
-                    "train_accuracy_inference");
-    CHECK(row == "1,0.5,0.8,0.4,0.85,1.250,ok,,");  // the inference-mode columns: not measured
+                    "train_accuracy_inference,learning_rate");
+    CHECK(row == "1,0.5,0.8,0.4,0.85,1.250,ok,,,");  // the inference-mode columns and the rate: not measured
     h.epochs[0].train_loss_inference = 0.25;
     h.epochs[0].train_accuracy_inference = 0.875;
-    CHECK(h.csv().find("\n1,0.5,0.8,0.4,0.85,1.250,ok,0.25,0.875\n") != std::string::npos);
+    h.epochs[0].learning_rate = 0.001;
+    CHECK(h.csv().find("\n1,0.5,0.8,0.4,0.85,1.250,ok,0.25,0.875,0.001\n") != std::string::npos);
     std::size_t files = 0;
     for (auto& e : std::filesystem::directory_iterator(dir.path)) files += e.is_regular_file();
     CHECK(files == 1);  // no temporary left behind
@@ -431,7 +432,7 @@ TEST_CASE("fit with MeanSquaredError learns a linear regression, deterministical
     std::vector<std::string> fields;
     std::istringstream row(line);
     for (std::string f; std::getline(row, f, ',');) fields.push_back(f);
-    fields.resize(9);  // getline drops a last empty field
+    fields.resize(10);  // getline drops a last empty field
     CHECK(fields[0] == "1");
     CHECK(std::stod(fields[1]) == doctest::Approx(ha.epochs[0].loss));
     CHECK(fields[2].empty());  // accuracy

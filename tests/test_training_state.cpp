@@ -7,8 +7,11 @@
 #include <layerwise/io/training_state.hpp>
 #include <layerwise/layerwise.hpp>
 #include <layerwise/optim/adam.hpp>
+#include <layerwise/optim/adamw.hpp>
 #include <layerwise/optim/rmsprop.hpp>
 #include <layerwise/optim/sgd.hpp>
+#include <layerwise/train/callbacks.hpp>
+#include <layerwise/train/schedule.hpp>
 
 #include <memory>
 #include <vector>
@@ -47,6 +50,7 @@ void check_same_history(const History& a, const History& b) {
         CHECK(a.epochs[e].accuracy == b.epochs[e].accuracy);
         CHECK(a.epochs[e].val_loss == b.epochs[e].val_loss);
         CHECK(a.epochs[e].val_accuracy == b.epochs[e].val_accuracy);
+        CHECK(a.epochs[e].learning_rate == b.epochs[e].learning_rate);
     }
 }
 
@@ -91,6 +95,7 @@ void resume_is_bit_identical(std::size_t stop) {
 TEST_CASE("a run resumed from its checkpoint gives the bits of one that never stopped") {
     SUBCASE("RMSprop, after 2 of 5 epochs") { resume_is_bit_identical<RMSprop<float>>(2); }
     SUBCASE("Adam (its step count matters), after 3 of 5") { resume_is_bit_identical<Adam<float>>(3); }
+    SUBCASE("AdamW, after 2 of 5") { resume_is_bit_identical<AdamW<float>>(2); }
     SUBCASE("SGD with momentum, after 1 of 5") {
         struct Momentum : SGD<float> {
             explicit Momentum(float lr) : SGD<float>(lr, 0.9f) {}
@@ -153,4 +158,103 @@ TEST_CASE("a training state that does not fit is refused, and nothing changes") 
                              "layerwise: fit: the training state to resume from has a training set of 300, this fit 301",
                              std::invalid_argument);
     }
+}
+
+namespace {
+
+// A run whose learning rate moves: warm-up and cosine by step, and ReduceLROnPlateau halving it
+// after every second epoch (no epoch after the first improves by 1e9), with KeepBest counting
+// its saves; the callbacks are new objects, as in a new process.
+struct Killed {};  // what stops the first process
+
+struct MovingRate {
+    std::shared_ptr<ReduceLROnPlateau> plateau = std::make_shared<ReduceLROnPlateau>("val_loss", 0.5, 2);
+    std::vector<std::size_t> saved;  // the epochs KeepBest saved
+    FitOptions options(std::size_t epochs) {
+        FitOptions o = quiet(epochs);
+        o.schedule = parse_schedule("warmup:15+cosine:0.1");
+        o.clip_norm = 1.0;
+        plateau->min_delta = 1e9;
+        o.callbacks = {plateau, std::make_shared<KeepBest>([this](const EpochRecord& r) { saved.push_back(r.epoch); })};
+        return o;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a run with a schedule and ReduceLROnPlateau, resumed after epoch k, gives the bits of one that never stopped") {
+    const Blobs train(300, 1), val(90, 2);
+    Net whole;
+    init(whole, 3);
+    Adam<float> opt_whole(1e-2f);
+    MovingRate straight_run;
+    const History straight = fit(whole, opt_whole, train.samples(), val.samples(), straight_run.options(6));
+    REQUIRE(straight.epochs.size() == 6);
+    CHECK(straight_run.plateau->reductions() == 2);
+    CHECK(opt_whole.learning_rate == 1e-2f);
+    for (std::size_t stop : {std::size_t(1), std::size_t(2), std::size_t(4)}) {
+        CAPTURE(stop);
+        TempDir dir("resume_rate");
+        std::vector<std::size_t> saved;
+        {
+            auto net = std::make_unique<Net>();
+            init(*net, 3);
+            Adam<float> opt(1e-2f);
+            MovingRate first;
+            io::TrainingCheckpoint checkpoint(dir / "state.npz", *net, opt);
+            // a run of 6 epochs (the cosine spans them all), killed once epoch `stop` is saved
+            FitOptions o = checkpoint.options(first.options(6));
+            o.on_epoch_state = [&, save = std::move(o.on_epoch_state)](const TrainingState& state) {
+                save(state);
+                if (state.epochs_done == stop) throw Killed{};
+            };
+            CHECK_THROWS_AS(fit(*net, opt, train.samples(), val.samples(), o), Killed);
+            CHECK(opt.learning_rate == 1e-2f);  // the base, back however fit ends
+            saved = first.saved;
+        }
+        auto net = std::make_unique<Net>();
+        init(*net, 77);
+        Adam<float> opt(1e-2f);
+        MovingRate second;
+        io::TrainingCheckpoint checkpoint(dir / "state.npz", *net, opt);
+        REQUIRE(checkpoint.resumed() != nullptr);
+        const History resumed = fit(*net, opt, train.samples(), val.samples(), checkpoint.options(second.options(6)));
+        check_same_history(straight, resumed);
+        CHECK(parameters_of(*net) == parameters_of(whole));
+        CHECK(second.plateau->reductions() == 2);
+        // KeepBest saved each improvement once: before the stop in the first process, after it in the second
+        saved.insert(saved.end(), second.saved.begin(), second.saved.end());
+        CHECK(saved == straight_run.saved);
+        CHECK(opt.learning_rate == 1e-2f);
+    }
+}
+
+TEST_CASE("a run that stopped early, resumed from its last checkpoint, stops again without training") {
+    const Blobs train(300, 1), val(90, 2);
+    TempDir dir("resume_stopped");
+    auto options = [] {
+        FitOptions o = quiet(10);
+        auto stop = std::make_shared<EarlyStopping>("val_loss", 1);
+        stop->min_delta = 1e9;  // only the first epoch improves: stop after the second
+        o.callbacks = {stop};
+        return o;
+    };
+    History first;
+    {
+        Net net;
+        RMSprop<float> opt(1e-2f);
+        io::TrainingCheckpoint checkpoint(dir / "state.npz", net, opt);
+        first = fit(net, opt, train.samples(), val.samples(), checkpoint.options(options()));
+    }
+    REQUIRE(first.stopped_early);
+    CHECK(first.stopped_early->epoch == 2);
+    Net net;
+    RMSprop<float> opt(1e-2f);
+    io::TrainingCheckpoint checkpoint(dir / "state.npz", net, opt);
+    const auto before = parameters_of(net);
+    const History again = fit(net, opt, train.samples(), val.samples(), checkpoint.options(options()));
+    CHECK(again.epochs.size() == 2);
+    REQUIRE(again.stopped_early);
+    CHECK(again.stopped_early->why == first.stopped_early->why);
+    CHECK(parameters_of(net) == before);  // no step was taken
 }

@@ -26,6 +26,7 @@
 
 #include "core.hpp"
 #include "io/npz.hpp"              // layerwise::io: .npz checkpoints (libzip)
+#include "io/keep_best.hpp"        // the best model of a run, as an .npz
 #include "data/mnist.hpp"          // layerwise::data: IDX and MNIST loaders (zlib)
 #include "diagnostics/tensor_stats.hpp"  // layerwise::diagnostics
 #include "diagnostics/tensorboard.hpp"

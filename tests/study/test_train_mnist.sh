@@ -17,8 +17,8 @@ fail() { echo "FAILED: $*" >&2; exit 1; }
 # 1.
 "$train" --data "$work/data" --config skip --depth 10 --epochs 2 --batch 64 --out "$work/run" > "$work/run.log"
 grep -q "Total params: 238,474" "$work/run.log" || fail "no Keras-style summary in the output"
-[ "$(head -1 "$work/run/history.csv")" = "epoch,loss,accuracy,val_loss,val_accuracy,seconds,status,train_loss_inference,train_accuracy_inference" ] || fail "history.csv header"
-awk -F, 'NR > 1 && ($8 == "" || $9 == "") {bad = 1} END {exit bad}' "$work/run/history.csv" || fail "history.csv lacks the inference-mode columns"
+[ "$(head -1 "$work/run/history.csv")" = "epoch,loss,accuracy,val_loss,val_accuracy,seconds,status,train_loss_inference,train_accuracy_inference,learning_rate" ] || fail "history.csv header"
+awk -F, 'NR > 1 && ($8 == "" || $9 == "" || $10 == "") {bad = 1} END {exit bad}' "$work/run/history.csv" || fail "history.csv lacks the inference-mode columns or the learning rate"
 [ "$(grep -c ',ok,' "$work/run/history.csv")" = 2 ] || fail "history.csv should have 2 finished epochs"
 [ -s "$work/run/model.npz" ] || fail "model.npz missing"
 

@@ -14,6 +14,7 @@
 //   fit/shuffle_rng.npy                      the shuffle generator's state, uint8 text
 //   fit/order.npy                            the samples in the last epoch's order, uint64 (n)
 //   history/<column>.npy                     the completed epochs' records, float64 (epochs_done)
+//                                            (history/learning_rate.npy may be absent: NaN)
 //   attachments/<key>.npy                    TrainingState::attachments, uint8 text
 // load_training_state reads and checks all of it (the network's signature, the optimizer's
 // name, every size) before it changes anything: on any error the network and the optimizer
@@ -25,6 +26,7 @@
 #include "../train/training_state.hpp"
 #include "npz.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -106,7 +108,11 @@ inline constexpr std::pair<const char*, double EpochRecord::*> history_columns[]
     {"seconds", &EpochRecord::seconds},
     {"train_loss_inference", &EpochRecord::train_loss_inference},
     {"train_accuracy_inference", &EpochRecord::train_accuracy_inference},
+    {"learning_rate", &EpochRecord::learning_rate},
 };
+
+// Columns a checkpoint written before they existed lacks: read as NaN (not measured).
+inline bool optional_history_column(std::string_view column) { return column == "learning_rate"; }
 
 }  // namespace detail
 
@@ -199,12 +205,17 @@ TrainingState load_training_state(const std::filesystem::path& file, Net& net, O
     state.order = detail::read_vector<std::uint64_t>(zip, name, "fit/order", std::string::npos);
     state.epochs.resize(state.epochs_done);
     for (std::size_t e = 0; e < state.epochs.size(); ++e) state.epochs[e].epoch = e + 1;
+    const std::vector<std::string> members = zip.names();
     for (const auto& [column, field] : detail::history_columns) {
+        const std::string member = std::string("history/") + column;
+        if (detail::optional_history_column(column) &&
+            std::find(members.begin(), members.end(), member + ".npy") == members.end())
+            continue;  // the record's default, NaN
         const std::vector<double> values =
             detail::read_vector<double>(zip, name, std::string("history/") + column, state.epochs_done);
         for (std::size_t e = 0; e < values.size(); ++e) state.epochs[e].*field = values[e];
     }
-    for (const std::string& member : zip.names())
+    for (const std::string& member : members)
         if (member.starts_with("attachments/") && member.ends_with(".npy")) {
             const std::string key = member.substr(12, member.size() - 12 - 4);
             state.attachments[key] = detail::read_text(zip, name, "attachments/" + key);

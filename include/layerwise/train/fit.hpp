@@ -5,9 +5,14 @@
 // runs options.epochs epochs. An epoch shuffles the training set (from options.seed), takes
 // one step per mini-batch (the last, partial batch is kept) and then evaluates:
 //   step        y = net.forward(x, train);  loss = L(y, t);  net.backward(dL/dy, parameters_only);
-//               the finite check;  optimizer.step(net)
+//               the finite check;  clip the gradients' norm (FitOptions::clip_norm);
+//               optimizer.learning_rate = base * schedule * callbacks;  optimizer.step(net)
 //   evaluation  the validation set, BatchNorm in inference mode (and, as a diagnostic, the
 //               first training samples the same way); then the epoch's record and callbacks.
+// The learning rate: base is the optimizer's learning_rate when fit starts (and again when it
+// returns), the schedule's factor comes from the global step (schedule.hpp), the callbacks'
+// from the epochs so far (callbacks.hpp): a resumed run sets the rates of one that never
+// stopped. A callback can stop training after an epoch (History::stopped_early).
 // The record holds running means of loss and accuracy weighted by batch size. Same seed, data
 // and thread count give a bit-identical history.
 //
@@ -28,20 +33,26 @@
 #include "../loss/loss_function.hpp"
 #include "../loss/mean_squared_error.hpp"
 #include "../loss/softmax_cross_entropy.hpp"
+#include "../optim/clip.hpp"
 #include "../pack.hpp"
 #include "../sample_error.hpp"
 #include "../visit.hpp"
+#include "callbacks.hpp"
 #include "history.hpp"
 #include "progress.hpp"
+#include "schedule.hpp"
 #include "training_state.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <functional>
 #include <iostream>
 #include <limits>
+#include <memory>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <span>
 #include <stdexcept>
@@ -82,6 +93,17 @@ struct FitOptions {
     /// Called after every completed epoch (after FitDiagnostics::on_epoch_end) with the state to
     /// resume from; io::TrainingCheckpoint saves it there with the network and the optimizer.
     std::function<void(const TrainingState&)> on_epoch_state = {};
+    /// The factor on the optimizer's learning rate at every step (schedule.hpp; parse_schedule
+    /// reads "step:10:0.5", "warmup:500+cosine", ...). Default: constant. A schedule other
+    /// than constant needs an optimizer with a learning_rate member.
+    LearningRateSchedule schedule = {};
+    /// Clip the gradients to this global 2-norm before every optimizer step
+    /// (clip_gradient_norm, optim/clip.hpp). 0: off.
+    double clip_norm = 0;
+    /// Called, in order, after every completed epoch (callbacks.hpp: EarlyStopping,
+    /// ReduceLROnPlateau, KeepBest, io::keep_best); reset when fit starts, replayed over the
+    /// restored history when it resumes.
+    std::vector<std::shared_ptr<Callback>> callbacks = {};
 };
 
 /// What fit measures and reports beside training.
@@ -281,6 +303,18 @@ public:
             throw std::invalid_argument(std::string("layerwise: fit: the validation set's rows and ") + R::noun +
                                         " differ in number");
         if (options.batch_size == 0) throw std::invalid_argument("layerwise: fit: batch_size must be at least 1");
+        if (!(options.clip_norm >= 0) || !std::isfinite(options.clip_norm))
+            throw std::invalid_argument("layerwise: fit: clip_norm must be a finite number, at least 0");
+        for (const auto& c : options.callbacks)
+            if (!c) throw std::invalid_argument("layerwise: fit: a callback is null");
+        if constexpr (!has_learning_rate) {
+            const bool changes = !options.schedule.constant() ||
+                                 std::any_of(options.callbacks.begin(), options.callbacks.end(),
+                                             [](const auto& c) { return c->changes_learning_rate(); });
+            if (changes)
+                throw std::invalid_argument("layerwise: fit: a learning-rate schedule or ReduceLROnPlateau needs an "
+                                            "optimizer with a learning_rate member");
+        }
         require_finite_samples(train, n, "fit", " of the training set");
         require_finite_samples(validation, R::count(validation.y), "fit", " of the validation set");
     }
@@ -294,16 +328,30 @@ public:
           last_(zeros<T>(n_ % batch_ ? n_ % batch_ : batch_, train.x.shape(1))),
           progress_(*options.out, options.verbosity) {
         std::iota(order_.begin(), order_.end(), std::size_t{0});
+        if constexpr (has_learning_rate) base_learning_rate_ = double(optimizer.learning_rate);
         if (options.resume_from) resume(*options.resume_from);
     }
 
     History run() {
+        // the optimizer's learning rate goes back to the base however fit ends
+        struct RestoreBase {
+            FitLoop& loop;
+            ~RestoreBase() {
+                if constexpr (has_learning_rate)
+                    loop.optimizer_.learning_rate =
+                        static_cast<std::remove_cvref_t<decltype(loop.optimizer_.learning_rate)>>(loop.base_learning_rate_);
+            }
+        } restore{*this};
+        for (const auto& c : options_.callbacks) c->reset();
+        if (!replay_callbacks()) return std::move(history_);
         for (std::size_t epoch = history_.epochs.size() + 1; epoch <= options_.epochs; ++epoch)
             if (!train_epoch(epoch)) break;
         return std::move(history_);
     }
 
 private:
+    static constexpr bool has_learning_rate = requires(Optimizer& o) { o.learning_rate; };
+
     // The running means of one epoch's training batches, weighted by batch size.
     struct Running {
         double loss = 0, correct = 0;
@@ -328,11 +376,39 @@ private:
             stop(Divergence{epoch, steps_, "validation loss is not finite"});
             return false;  // (evaluate has already made the layers forget its buffers)
         }
+        record.learning_rate = last_learning_rate_;
         history_.epochs.push_back(record);
         progress_.end_epoch(record);
         if (diagnostics_.on_epoch_end) diagnostics_.on_epoch_end(record);
+        const bool go_on = call_callbacks(record, false);  // before the state: a resumed run finds their files
+        if (!go_on) progress_.stopped_early(*history_.stopped_early);
         if (options_.on_epoch_state) options_.on_epoch_state(state());
-        return true;
+        return go_on;
+    }
+
+    // Every callback on record, in order; then the learning rate's factor from them all. False:
+    // one of them stopped training (History::stopped_early says why).
+    bool call_callbacks(const EpochRecord& record, bool replaying) {
+        std::optional<std::string> why;
+        callback_factor_ = 1;
+        for (const auto& c : options_.callbacks) {
+            std::optional<std::string> stop = c->on_epoch_end(record, replaying);
+            if (stop && !why) why = std::move(stop);
+            callback_factor_ *= c->learning_rate_factor();
+        }
+        if (why) history_.stopped_early = EarlyStop{record.epoch, std::move(*why)};
+        else history_.stopped_early.reset();
+        return !why;
+    }
+
+    // A resumed run: the callbacks see the restored history again, without acting outside
+    // themselves, so that their state is the uninterrupted run's. False: the last restored
+    // epoch had stopped training.
+    bool replay_callbacks() {
+        bool go_on = true;
+        for (const EpochRecord& record : history_.epochs) go_on = call_callbacks(record, true);
+        if (!go_on) progress_.stopped_early(*history_.stopped_early);
+        return go_on;
     }
 
     // Where training stands after the last completed epoch.
@@ -392,6 +468,8 @@ private:
             forget_inputs(net_);  // the batch buffers die here
             return false;
         }
+        if (options_.clip_norm > 0) clip_gradient_norm(net_, options_.clip_norm);
+        set_learning_rate();
         optimizer_.step(net_);
         ++global_step_;
         running.loss += double(value) * double(rows);
@@ -401,6 +479,16 @@ private:
         step_seconds += std::chrono::duration<double>(clock::now() - start).count();
         if (diagnostics_.on_step) diagnostics_.on_step(epoch, s, global_step_);
         return true;
+    }
+
+    // optimizer.learning_rate = base * schedule(global step) * callbacks, for the next step.
+    void set_learning_rate() {
+        if constexpr (has_learning_rate) {
+            using R = std::remove_cvref_t<decltype(optimizer_.learning_rate)>;
+            const double factor = options_.schedule.factor(global_step_, steps_, options_.epochs * steps_);
+            optimizer_.learning_rate = static_cast<R>(double(base_learning_rate_) * factor * callback_factor_);
+            last_learning_rate_ = double(optimizer_.learning_rate);
+        }
     }
 
     // The finite check: what is wrong with the step's loss or gradients, or "". Every gradient
@@ -461,6 +549,9 @@ private:
     ProgressLine progress_;
     History history_;
     std::size_t global_step_ = 0;
+    double base_learning_rate_ = 0;  // the optimizer's learning rate when fit started (exact in double)
+    double callback_factor_ = 1;  // the product of the callbacks' learning_rate_factor()
+    double last_learning_rate_ = not_measured;  // the learning rate of the last step
 };
 
 }  // namespace detail

@@ -1,5 +1,6 @@
 // layerwise/train/history.hpp — what fit returns: one record per epoch, as Keras'
-// History, plus where a run diverged. Written as CSV for people and for pandas.
+// History, plus where a run diverged or why it stopped early. Written as CSV for people and
+// for pandas.
 #pragma once
 
 #include "../io/atomic_file.hpp"
@@ -41,6 +42,9 @@ struct EpochRecord {
     double train_loss_inference = std::numeric_limits<double>::quiet_NaN();
     /// The accuracy on the same subset, the same way (see train_loss_inference).
     double train_accuracy_inference = std::numeric_limits<double>::quiet_NaN();
+    /// The optimizer's learning rate in the epoch's last step, schedule and callbacks included
+    /// (NaN for an optimizer without a learning_rate member).
+    double learning_rate = std::numeric_limits<double>::quiet_NaN();
 };
 
 /// Where and why training stopped on a value that is not finite.
@@ -50,33 +54,46 @@ struct Divergence {
     std::string what;       ///< "loss is NaN", "gradient of dense_3/kernel is not finite", ...
 };
 
-/// What fit returns: one record per completed epoch, as Keras' History, and where a run diverged.
+/// Why training stopped before its last epoch on a callback's word (EarlyStopping).
+struct EarlyStop {
+    std::size_t epoch = 0;  ///< the last epoch trained, 1-based
+    std::string why;        ///< "val_loss has not improved for 3 epochs (best 0.1234 in epoch 4)"
+};
+
+/// What fit returns: one record per completed epoch, as Keras' History, and where a run
+/// diverged or why it stopped early.
 struct History {
     std::vector<EpochRecord> epochs;        ///< completed epochs only
     std::optional<Divergence> divergence;   ///< set when training stopped on a non-finite value
+    std::optional<EarlyStop> stopped_early; ///< set when a callback stopped training (callbacks.hpp)
     PhaseTimes times;                       ///< seconds in train_steps, evaluation and train_inference
                                             ///< (what fit's callbacks took is not in them)
 
     /// CSV with columns epoch,loss,accuracy,val_loss,val_accuracy,seconds,status,
-    /// train_loss_inference,train_accuracy_inference. A number that was not measured (NaN:
-    /// the last two without FitDiagnostics::inference_train_samples, the accuracies of a
-    /// regression) is an empty field. A run that diverged ends with a row for that epoch
-    /// whose numbers are empty (missing, not NaN) and whose status says where it stopped.
+    /// train_loss_inference,train_accuracy_inference,learning_rate. A number that was not
+    /// measured (NaN: the inference columns without FitDiagnostics::inference_train_samples, the
+    /// accuracies of a regression) is an empty field. A run that diverged ends with a row for
+    /// that epoch whose numbers are empty (missing, not NaN) and whose status says where it
+    /// stopped; a run stopped early, with such a row for its last epoch whose status is
+    /// "stopped early: " and why.
     std::string csv() const {
         std::ostringstream out;
-        out << "epoch,loss,accuracy,val_loss,val_accuracy,seconds,status,train_loss_inference,train_accuracy_inference\n";
-        char line[320];
+        out << "epoch,loss,accuracy,val_loss,val_accuracy,seconds,status,train_loss_inference,"
+               "train_accuracy_inference,learning_rate\n";
+        char line[384];
         for (const EpochRecord& e : epochs) {
-            std::snprintf(line, sizeof line, "%zu,%s,%s,%s,%s,%.3f,ok,%s,%s\n", e.epoch,
+            std::snprintf(line, sizeof line, "%zu,%s,%s,%s,%s,%.3f,ok,%s,%s,%s\n", e.epoch,
                           detail::csv_number(e.loss).c_str(), detail::csv_number(e.accuracy).c_str(),
                           detail::csv_number(e.val_loss).c_str(), detail::csv_number(e.val_accuracy).c_str(),
                           e.seconds, detail::csv_number(e.train_loss_inference).c_str(),
-                          detail::csv_number(e.train_accuracy_inference).c_str());
+                          detail::csv_number(e.train_accuracy_inference).c_str(),
+                          detail::csv_number(e.learning_rate).c_str());
             out << line;
         }
         if (divergence)
             out << divergence->epoch << ",,,,,,diverged at step " << divergence->step << ": " << divergence->what
-                << ",,\n";
+                << ",,,\n";
+        if (stopped_early) out << stopped_early->epoch << ",,,,,,stopped early: " << stopped_early->why << ",,,\n";
         return out.str();
     }
 

@@ -83,6 +83,12 @@ public:
              << std::flush;
     }
 
+    /// "Training stopped early after epoch ...: ..." (not in quiet).
+    void stopped_early(const EarlyStop& s) {
+        if (verbosity_ == Verbosity::quiet) return;
+        out_ << "Training stopped early after epoch " << s.epoch << ": " << s.why << "\n" << std::flush;
+    }
+
 private:
     using clock = std::chrono::steady_clock;
     // " - name: 0.1234", or "" when the value is NaN (not measured).

@@ -7,7 +7,9 @@
 // epoch shuffles the previous epoch's order), the count of steps, and the history so far.
 // fit hands this state to FitOptions::on_epoch_state after every epoch and starts from
 // FitOptions::resume_from; io/training_state.hpp saves and loads it with the network and the
-// optimizer in one .npz file.
+// optimizer in one .npz file. The learning rate needs nothing here: fit derives it from the
+// global step (FitOptions::schedule) and from the history, over which it replays the callbacks
+// (callbacks.hpp), so a resumed run must be given the same schedule and callbacks.
 #pragma once
 
 #include "history.hpp"
