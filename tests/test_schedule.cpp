@@ -12,7 +12,7 @@ using namespace layerwise;
 
 TEST_CASE("constant: 1 at every step, also when default-constructed") {
     const LearningRateSchedule none, c = constant_schedule(), parsed = parse_schedule("constant");
-    for (std::size_t step : {0, 1, 99, 10000}) {
+    for (std::size_t step : {0u, 1u, 99u, 10000u}) {
         CHECK(none.factor(step, 10, 100) == 1.0);
         CHECK(c.factor(step, 10, 100) == 1.0);
         CHECK(parsed.factor(step, 10, 100) == 1.0);
@@ -36,7 +36,7 @@ TEST_CASE("step decay: gamma^floor(epoch / k), epoch = step / steps_per_epoch (S
 
 TEST_CASE("cosine: min + (1 - min)(1 + cos(pi step / total)) / 2 (CosineAnnealingLR stepped every step)") {
     const LearningRateSchedule s = cosine_decay(), m = cosine_decay(0.01);
-    for (std::size_t step : {0, 1, 25, 50, 77, 99}) {
+    for (std::size_t step : {0u, 1u, 25u, 50u, 77u, 99u}) {
         CAPTURE(step);
         const double c = std::cos(std::numbers::pi * double(step) / 100.0);
         CHECK(s.factor(step, 7, 100) == doctest::Approx((1 + c) / 2).epsilon(1e-15));
@@ -57,7 +57,7 @@ TEST_CASE("linear warm-up over w steps times any schedule: inner(step) min(1, (s
     CHECK(w.factor(2, 10, 100) == 0.75);
     CHECK(w.factor(3, 10, 100) == 1.0);
     CHECK(w.factor(50, 10, 100) == 1.0);
-    for (std::size_t step : {0, 2, 3, 40, 99}) {
+    for (std::size_t step : {0u, 2u, 3u, 40u, 99u}) {
         CAPTURE(step);
         const double inner = (1 + std::cos(std::numbers::pi * double(step) / 100.0)) / 2;
         CHECK(wc.factor(step, 10, 100) == inner * std::min(1.0, double(step + 1) / 4.0));
