@@ -2,6 +2,10 @@
 """Cross-checks layerwise against an independent PyTorch implementation, in float64.
 
     torch_crosscheck.py --helper build/tests/dump_training [--cases bn-10-tf2,...] [--perturb MEMBER:REL]
+    torch_crosscheck.py --remedies-helper build/tests/dump_remedies [--cases layernorm-adamw,...] [--perturb ...]
+
+The second form checks the newer layers, initialisers, optimizers, schedules and clipping
+(scripts/crosscheck_remedies.py says how); what follows is the first.
 
 12 cases: the seed's bn, plain and skip networks (models/seed_mlp.hpp) at depths 10 and
 40, under the numerics presets tf2 and keras2.1. For each, tests/crosscheck/dump_training
@@ -377,19 +381,70 @@ def print_case(case, rows, seconds):
         print(f"  ReLU signs of ours taken: {adopted}, at |z| <= {scale} rms(z) (tol {tol['relu']:.0e})")
 
 
+def remedies_main(a):
+    """The remedies' cases (crosscheck_remedies.py) with the dump_remedies program."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import crosscheck_remedies as rem
+    torch.set_num_threads(1)
+    all_cases = list(rem.CASES) + ["init"]
+    cases = a.cases.split(",") if a.cases else all_cases
+    for case in cases:
+        if case not in all_cases:
+            sys.exit(f"torch_crosscheck.py: --cases: unknown case '{case}' (expected some of {', '.join(all_cases)})")
+    os.makedirs(a.work, exist_ok=True)
+    print(f"torch {torch.__version__}: the remedies in float64 on both sides, {rem.STEPS} steps of batch {rem.BATCH}, "
+          "each run freely from our initial parameters; differences ||ours - ref|| / ||ref|| of a whole tensor, "
+          f"parameters / max(||ref - before||, {rem.FLOOR:.0e} x the largest such move); largest over the steps")
+    failures = []
+    start = time.time()
+    for case in cases:
+        t0 = time.time()
+        out = os.path.join(a.work, case + ".npz")
+        command = [a.remedies_helper, "--case", case, "--out", out]
+        if a.perturb:
+            command += ["--perturb", a.perturb]
+        helper = subprocess.run(command, capture_output=True, text=True)
+        if helper.returncode != 0:
+            failures.append(f"FAILED: {case}: dump_remedies exited with {helper.returncode}: {helper.stderr.strip()}")
+            print(failures[-1])
+            continue
+        with np.load(out) as d:
+            if case == "init":
+                lines, case_failures = rem.check_initialisers(d)
+                print(f"init  ({time.time() - t0:.1f} s)")
+                print("\n".join(lines))
+            else:
+                worst, case_failures = rem.compare_case(case, d)
+                rem.print_case(case, worst, time.time() - t0)
+        for line in case_failures[:MAX_FAILED_LINES]:
+            print(line)
+        failures += case_failures
+        if not case_failures and not a.keep:
+            os.remove(out)
+    failed = len({f.split(":")[1] for f in failures})
+    print(f"torch_crosscheck: {len(cases) - failed} of {len(cases)} cases passed ({time.time() - start:.1f} s)")
+    sys.exit(1 if failures else 0)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--helper", required=True, help="the dump_training program (build/tests/dump_training)")
+    ap.add_argument("--helper", help="the dump_training program (build/tests/dump_training)")
+    ap.add_argument("--remedies-helper", help="the dump_remedies program: check the remedies' cases instead")
     ap.add_argument("--data", help="folder with MNIST-shaped IDX files (default: synthetic ones made in WORK/data "
                                    "by tests/study/make_idx.py)")
     ap.add_argument("--work", default="crosscheck_work", help="folder for the data and the dumps")
-    ap.add_argument("--cases", default=",".join(CASES), help="comma-separated CONFIG-DEPTH-NUMERICS (default: all 12)")
-    ap.add_argument("--perturb", help="MEMBER:REL, passed to dump_training: scale one dumped array by 1 + REL")
+    ap.add_argument("--cases", help="comma-separated CONFIG-DEPTH-NUMERICS (default: all 12), or the remedies' "
+                                    "case names")
+    ap.add_argument("--perturb", help="MEMBER:REL, passed to the helper: scale one dumped array by 1 + REL")
     ap.add_argument("--keep", action="store_true", help="keep the dumps of passing cases too")
     a = ap.parse_args()
+    if a.remedies_helper:
+        remedies_main(a)
+    if not a.helper:
+        ap.error("give --helper (the seed's networks) or --remedies-helper (the remedies)")
     steps, batch = 20, 128
     torch.set_num_threads(1)
-    cases = a.cases.split(",")
+    cases = a.cases.split(",") if a.cases else CASES
     for case in cases:
         if case not in CASES:
             sys.exit(f"torch_crosscheck.py: --cases: unknown case '{case}' (expected some of {', '.join(CASES)})")

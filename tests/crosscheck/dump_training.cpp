@@ -17,12 +17,13 @@
 // <name> is the Keras name ("dense_3/kernel", "batch_normalization/moving_mean"). The
 // batches are the first S*B training images of --data, unshuffled.
 //
-// --perturb MEMBER:REL multiplies one member by (1 + REL) as it is written (training itself
-// is untouched; of a params/ member only the last row, the value after the last step), to
-// show that the cross-check catches a wrong gradient (grad/dense_3/kernel:1e-3), moving
-// statistic or parameter.
+// --perturb MEMBER:REL (dump.hpp) multiplies one member by (1 + REL) as it is written, to show
+// that the cross-check catches a wrong gradient (grad/dense_3/kernel:1e-3), moving statistic
+// or parameter.
 //
 //   dump_training --config bn --depth 10 --numerics tf2 --data DIR --out bn-10-tf2.npz
+#include "dump.hpp"
+
 #include <layerwise/compose/unfused.hpp>
 #include <layerwise/data/mnist.hpp>
 #include <layerwise/init.hpp>
@@ -52,56 +53,6 @@ struct Options {
     std::string config = "bn", numerics = "tf2", data, out, perturb;
     std::size_t depth = 10, steps = 20, batch = 128;
     std::uint64_t seed = 1;
-};
-
-// The members of the .npz, by name, as .npy bytes; --perturb is applied as they are added.
-class Dump {
-public:
-    explicit Dump(const std::string& perturb) {
-        if (perturb.empty()) return;
-        const std::size_t colon = perturb.rfind(':');
-        std::size_t used = 0;
-        try {
-            if (colon != std::string::npos) factor_ = 1.0f + std::stof(perturb.substr(colon + 1), &used);
-        } catch (const std::exception&) {
-        }
-        if (colon == std::string::npos || colon == 0 || used == 0 || used != perturb.size() - colon - 1)
-            throw std::invalid_argument("--perturb " + perturb + ": expected MEMBER:REL, e.g. grad/dense_3/kernel:1e-3");
-        target_ = perturb.substr(0, colon);
-    }
-
-    template <class T>
-    void add(const std::string& name, const T* data, const io::Shape& shape) {
-        if (name != target_) {
-            members_[name] = io::encode_npy(data, shape);
-            return;
-        }
-        if constexpr (!std::is_same_v<T, float>) {
-            throw std::invalid_argument("--perturb: " + name + " is not a float32 member");
-        } else {
-            const std::size_t n = io::element_count(shape);
-            const std::size_t first = name.starts_with("params/") ? n - n / shape[0] : 0;  // params/: the last row
-            std::vector<float> scaled(data, data + n);
-            for (std::size_t k = first; k < n; ++k) scaled[k] *= factor_;
-            members_[name] = io::encode_npy(scaled.data(), shape);
-            perturbed_ = true;
-        }
-    }
-
-    void write(const std::string& file) {
-        if (!target_.empty() && !perturbed_)
-            throw std::invalid_argument("--perturb: no member named " + target_ +
-                                        " (members look like grad/dense/kernel, params/batch_normalization/moving_mean)");
-        io::ZipWriter zip(file);
-        for (auto& [name, bytes] : members_) zip.add(name + ".npy", std::move(bytes));
-        zip.commit();
-    }
-
-private:
-    std::map<std::string, std::string> members_;
-    std::string target_;
-    float factor_ = 1.0f;
-    bool perturbed_ = false;
 };
 
 // Every parameter's values over the steps: one row per snapshot.
@@ -148,7 +99,7 @@ void run(const Options& o, KerasNumerics numerics, const data::Dataset& train) {
         throw std::invalid_argument(o.data + ": " + std::to_string(train.size()) + " training images, --steps " +
                                     std::to_string(S) + " x --batch " + std::to_string(B) + " needs " +
                                     std::to_string(n));
-    Dump dump(o.perturb);
+    crosscheck::Dump dump(o.perturb);
     const std::string config = "config=" + o.config + " depth=" + std::to_string(o.depth) + " numerics=" + o.numerics +
                                " steps=" + std::to_string(S) + " batch=" + std::to_string(B) +
                                " seed=" + std::to_string(o.seed);
