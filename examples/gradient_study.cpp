@@ -1,40 +1,35 @@
-// gradient_study — the seed study, in C++: trains the seed's three MLPs at a range of
-// depths (and seeds, and framework numerics) on MNIST and records, per run, the training
-// history and the statistics of every layer's gradients, activations and backward error.
+// gradient_study — the seed study, in C++: trains the seed's MLPs (and the remedies' networks)
+// at a range of depths, seeds and settings on MNIST and records, per run, the training history
+// and the statistics of every layer's gradients, activations and backward error.
 //
 //   gradient_study --epochs 3 --out study                  (3 configs x depths 10..40, seed 1)
 //   gradient_study --epochs 20 --seeds 1,2,3 --jobs 2      (the full study)
-//   gradient_study --shard 2/8 ...                         (one slice of the grid; without --shard, the
-//                                                          slice a Slurm array, srun or mpirun gives)
+//   gradient_study --shard 2/8 ...    (one slice of the grid; default: the slice a Slurm array, srun or mpirun gives)
 //   gradient_study --plan --shard 1/8 ...                  (print the 8 slices, run nothing)
 //   gradient_study --depths 25:40:5 --seeds 1:3 --rmsprop-epsilon inside,outside --bn-debias off,on
 //                                                          (one axis per suspected cause of the seed's collapse)
 // Then: scripts/study_report.py study   (figures and REPORT.md; several folders merge).
 //
-// Every run writes OUT/<config>-d<depth>-s<seed>[-<setting>]/ (seed_settings.hpp names the
-// setting): history.csv, keras_history.csv, run.json, and what study::Recorder records
-// (gradients.csv, probe.csv, bn_stats.csv for BatchNorm configs, a TensorBoard event file;
-// examples/my_network_study.cpp does the same for a network of your own). A run is built in
-// OUT/.incomplete/ (study::RunFolder) and renamed into place when complete, so a rerun skips
-// finished runs. A run saves its training state (state.npz: network, optimizer, shuffle,
-// history and the recorder's rows) after every epoch, so one that was killed or preempted goes
-// on from its last completed epoch on the next attempt, with the bits of a run never stopped. The machinery is include/layerwise/study/;
-// this program is the seed's configuration and the command line.
+// Every run writes OUT/<config>-d<depth>-s<seed>[-<setting>]/ (seed_settings.hpp names it):
+// history.csv, keras_history.csv, run.json and what study::Recorder records (gradients.csv,
+// probe.csv, bn_stats.csv, a TensorBoard event file; examples/my_network_study.cpp does the same
+// for a network of your own). A run is built in OUT/.incomplete/ (study::RunFolder) and renamed
+// into place when complete, so a rerun skips finished runs; it saves its training state after
+// every epoch, so a run killed or preempted goes on from its last completed epoch, with the
+// bits of a run never stopped. The machinery is include/layerwise/study/.
 #include "options.hpp"
 #include "seed_settings.hpp"
 
 #include <layerwise/blas_runtime.hpp>
 #include <layerwise/io/atomic_file.hpp>
 #include <layerwise/io/training_state.hpp>
-#include <layerwise/study/grid.hpp>
 #include <layerwise/study/keras_history.hpp>
 #include <layerwise/study/recorder.hpp>
 #include <layerwise/study/runner.hpp>
 #include <layerwise/study/shard.hpp>
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
-
+#include <nlohmann/json.hpp>  // (seed_settings.hpp's describe() starts each run.json)
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -53,14 +48,15 @@ struct Options {
 };
 
 void add_options(CLI::App& app, Options& o) {
-    app.add_option("--configs", o.configs, "comma-separated: bn, plain, skip");
+    app.add_option("--configs", o.configs, "comma-separated: bn, plain, skip, selu, layernorm, rezero");
     app.add_option("--depths", o.depths, "first:last:step or a list (compiled in: " + seed::available_depths() + ")");
     app.add_option("--seeds", o.seeds, "a list (1,2,3) or a range (1:5)");
     app.add_option("--numerics", o.numerics, "tf2, keras2.1 or both (tf2,keras2.1): a study axis of presets");
     app.add_option("--rmsprop-epsilon", o.rmsprop_epsilon, "inside, outside or both: overrides the preset's part");
     app.add_option("--bn-debias", o.bn_debias, "on, off or both (on,off): overrides the preset's part");
     app.add_option("--bn-momentum", o.bn_momentum, "BatchNorm momentum values, e.g. 0.99,0.9 (default 0.99)");
-    app.add_option("--init", o.init, "kernel initialisers: glorot_uniform (default), he_uniform, he_normal");
+    app.add_option("--init", o.init, "kernel initialisers: glorot_uniform, he_uniform, he_normal, lecun_normal, orthogonal "
+                   "(default: the config's, glorot_uniform; lecun_normal for selu)");
     app.add_option("--train-inference", o.train_inference,
                    "after each epoch, evaluate this many training images in inference mode (0: off)");
     app.add_option("--epochs", o.epochs, "epochs per run")->check(seed::whole_number(1));
@@ -95,21 +91,15 @@ std::vector<seed::Run> grid(const Options& o) {
                           study::split_names(o.configs), depths, seeds);
 }
 
-// run.json: what the run was, whether it diverged, and its seconds by phase. Written last: it
-// marks the run finished.
+// run.json: what the run was (seed::describe), whether it diverged, and its seconds by phase.
+// Written last: it marks the run finished.
 std::string run_json(const Options& o, const seed::Run& run, std::size_t parameters, std::size_t train_inference,
                      const History& h, const PhaseTimes& times) {
-    const seed::Settings& st = run.settings;
-    nlohmann::ordered_json meta = {
-        {"config", seed::config_names[int(run.config)]}, {"depth", run.depth}, {"seed", run.seed},
-        {"setting", st.label()}, {"numerics", st.preset()}, {"rmsprop_epsilon", to_string(st.numerics.rmsprop_epsilon)},
-        {"bn_debias", st.numerics.bn_debias}, {"bn_momentum", st.bn_momentum}, {"init", to_string(st.init)},
-        {"train_inference", train_inference}, {"epochs", o.epochs}, {"batch", o.batch}, {"dataset", o.dataset},
-        {"parameters", parameters}, {"diverged", nullptr}};
+    nlohmann::ordered_json meta = seed::describe(run);
+    meta.update({{"train_inference", train_inference}, {"epochs", o.epochs}, {"batch", o.batch},
+                 {"dataset", o.dataset}, {"parameters", parameters}, {"diverged", nullptr}});
     if (h.divergence) meta["diverged"] = {{"epoch", h.divergence->epoch}, {"step", h.divergence->step}};
-    nlohmann::ordered_json seconds;
-    for (const auto& [phase, secs] : times.phases()) seconds[phase] = secs;
-    meta["seconds"] = seconds;
+    for (const auto& [phase, secs] : times.phases()) meta["seconds"][phase] = secs;
     return meta.dump() + "\n";
 }
 
@@ -119,7 +109,7 @@ PhaseTimes train(const Options& o, const seed::Run& run, const data::Split& spli
     PhaseTimes times;
     seed::with_seed_network(run.config, run.depth, [&]<class Net>() {
         auto net = std::make_unique<Net>();
-        init(*net, run.seed, run.settings.init);
+        init(*net, run.seed, *run.settings.init);
         run.settings.apply(*net);
         RMSprop<float> optimizer;
         run.settings.apply(optimizer);

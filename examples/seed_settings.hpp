@@ -5,11 +5,13 @@
 //   --rmsprop-epsilon inside|outside  RMSprop's epsilon inside or outside the root
 //   --bn-debias on|off                BatchNorm's zero-debiased moving averages
 //   --bn-momentum M                   BatchNorm's moving-average momentum (Keras: 0.99)
-//   --init glorot_uniform|he_uniform|he_normal   the kernels' initialiser (Keras: glorot_uniform)
+//   --init glorot_uniform|he_uniform|he_normal|lecun_normal|orthogonal   the kernels' initialiser
+//                                     (default: the config's, seed::default_kernel_init: Keras'
+//                                     glorot_uniform, LeCun-normal for selu)
 //
-// A setting's label names what differs from TF2 Keras' defaults, joined by '+': "tf2" for
-// none, "keras2.1" for both numerics parts, else e.g. "eps_outside", "debias", "bnmom0.9",
-// "he_uniform", "keras2.1+he_normal". A run (Run: config, depth, seed, settings) is named after
+// A setting's label names what differs from TF2 Keras' defaults and the config's initialiser,
+// joined by '+': "tf2" for none, "keras2.1" for both numerics parts, else e.g. "eps_outside",
+// "debias", "bnmom0.9", "he_uniform", "keras2.1+he_normal". A run (Run: config, depth, seed, settings) is named after
 // the config, depth and seed, plus "-<label>" unless the label is "tf2"; settings_grid and
 // run_grid make gradient_study's grid from its command line's lists, run_costs its cost model.
 #pragma once
@@ -20,6 +22,8 @@
 #include <layerwise/optim/numerics.hpp>
 #include <layerwise/optim/rmsprop.hpp>
 #include <layerwise/study/grid.hpp>
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -35,11 +39,12 @@ namespace layerwise::seed {
 struct Settings {
     KerasNumerics numerics = keras_numerics(KerasVersion::tf2);
     double bn_momentum = 0.99;
-    KernelInit init = KernelInit::glorot_uniform;
+    std::optional<KernelInit> init;  // none: the config's (make_run settles it)
 
     bool operator==(const Settings&) const = default;
 
-    std::string label() const {
+    /// The label (the top of this file) of these settings on a network of configuration c.
+    std::string label(Config c) const {
         std::string s;
         auto add = [&](const std::string& part) { s += (s.empty() ? "" : "+") + part; };
         if (numerics == keras_numerics(KerasVersion::keras2_1)) add("keras2.1");
@@ -52,7 +57,7 @@ struct Settings {
             std::snprintf(m, sizeof m, "bnmom%g", bn_momentum);
             add(m);
         }
-        if (init != KernelInit::glorot_uniform) add(std::string(to_string(init)));
+        if (init && *init != default_kernel_init(c)) add(std::string(to_string(*init)));
         return s.empty() ? "tf2" : s;
     }
 
@@ -133,19 +138,30 @@ struct Run {
     Settings settings;
     /// Its folder's name: "<config>-d<depth>-s<seed>", plus "-<label>" unless the label is "tf2".
     std::string name() const {
-        const std::string label = settings.label();
+        const std::string label = settings.label(config);
         return std::string(config_names[int(config)]) + "-d" + std::to_string(depth) + "-s" + std::to_string(seed) +
                (label == "tf2" ? "" : "-" + label);
     }
 };
 
+/// What run.json says of a run before it is trained: its network, seed and every setting.
+inline nlohmann::ordered_json describe(const Run& run) {
+    const Settings& st = run.settings;
+    return {{"config", config_names[int(run.config)]}, {"depth", run.depth}, {"seed", run.seed},
+            {"setting", st.label(run.config)}, {"numerics", st.preset()},
+            {"rmsprop_epsilon", to_string(st.numerics.rmsprop_epsilon)}, {"bn_debias", st.numerics.bn_debias},
+            {"bn_momentum", st.bn_momentum}, {"init", st.init ? to_string(*st.init) : "default"}};
+}
+
 /// The run, with the settings that do not apply to its network at their defaults (a network
-/// without BatchNorm: BatchNorm's), so that it has the same name as the run without them.
+/// without BatchNorm: BatchNorm's), so that it has the same name as the run without them, and
+/// its initialiser settled (the config's unless one was chosen).
 inline Run make_run(Config config, std::size_t depth, std::uint64_t seed, Settings settings) {
-    if (config == Config::plain) {
+    if (!has_batch_norm(config)) {
         settings.numerics.bn_debias = false;
         settings.bn_momentum = 0.99;
     }
+    if (!settings.init) settings.init = default_kernel_init(config);
     return {config, depth, seed, settings};
 }
 

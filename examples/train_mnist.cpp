@@ -68,8 +68,11 @@ int main(int argc, char** argv) {
     use_fast_blas_kernel(argv);  // re-executes with a fast OPENBLAS_CORETYPE if OpenBLAS chose a generic kernel
     Options o;
     CLI::App app{"Train one of the seed study's MLPs on MNIST and write history.csv and model.npz"};
-    app.add_option("--config", o.config, "bn (Dense+BatchNorm+ReLU), plain (Dense+ReLU) or skip (BN + residual every two layers)")
-        ->check(CLI::IsMember({"bn", "plain", "skip"}));
+    app.add_option("--config", o.config,
+                   "bn (Dense+BatchNorm+ReLU), plain (Dense+ReLU), skip (BN + residual every two layers), selu "
+                   "(Dense+SELU, LeCun-normal), layernorm (Dense+LayerNorm+ReLU) or rezero (Dense+ReLU pairs in "
+                   "x + alpha F(x), alpha from 0)")
+        ->check(CLI::IsMember({"bn", "plain", "skip", "selu", "layernorm", "rezero"}));
     app.add_option("--depth", o.depth, "the seed's N_LAYERS: N - 1 hidden layers plus the output (" +
                                            seed::available_depths() + ")")
         ->check(seed::compiled_depth());
@@ -100,8 +103,10 @@ int main(int argc, char** argv) {
                 }
             },
             "[0, 1)"));
-    app.add_option("--init", o.init, "kernel initialiser: glorot_uniform (Keras' default), he_uniform or he_normal")
-        ->check(CLI::IsMember({"glorot_uniform", "he_uniform", "he_normal"}));
+    app.add_option("--init", o.init,
+                   "kernel initialiser: glorot_uniform, he_uniform, he_normal, lecun_normal or orthogonal (default: "
+                   "the config's: Keras' glorot_uniform, lecun_normal for selu)")
+        ->check(CLI::IsMember({"glorot_uniform", "he_uniform", "he_normal", "lecun_normal", "orthogonal"}));
     app.add_option("--train-inference", o.train_inference,
                    "after each epoch, evaluate this many training images in inference mode (0: off)");
     app.add_flag("--quiet", o.quiet, "print nothing while training (a resumed run still says so)");
@@ -116,7 +121,10 @@ int main(int argc, char** argv) {
     set_threads(o.threads);
     try {
         const seed::Config config = seed::parse_config(o.config);
-        const seed::Settings settings = seed::make_settings(o.numerics, o.rmsprop_epsilon, o.bn_debias, o.bn_momentum, o.init);
+        const seed::Settings settings =
+            seed::make_run(config, o.depth, o.seed,
+                           seed::make_settings(o.numerics, o.rmsprop_epsilon, o.bn_debias, o.bn_momentum, o.init))
+                .settings;
         if (!o.rmsprop_epsilon.empty() && o.optimizer != "rmsprop")
             throw std::invalid_argument("--rmsprop-epsilon applies to --optimizer rmsprop only, not " + o.optimizer);
         const fs::path out = o.out.empty() ? fs::path("runs") / (o.config + "-d" + std::to_string(o.depth) + "-s" +
@@ -128,7 +136,7 @@ int main(int argc, char** argv) {
 
         seed::with_seed_network(config, o.depth, [&]<class Net>() {
             auto net = std::make_unique<Net>();  // parameters and workspaces: megabytes, so on the heap
-            init(*net, o.seed, settings.init);
+            init(*net, o.seed, *settings.init);
             if (!o.quiet) summary(*net, std::cout, o.config + "_" + std::to_string(o.depth));
             FitOptions fo;
             fo.epochs = o.epochs;
