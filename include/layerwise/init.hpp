@@ -192,18 +192,19 @@ inline constexpr std::uint64_t default_init_seed = 0;
 /// does not have or one without a kernel.
 template <class Net>
 void init(Net& net, std::uint64_t seed, const InitPlan& plan) {
+    // One visitor walks twice: first only to see which of the plan's layers exist (so that a
+    // bad plan changes nothing), then to draw. (One visitor type: a layer's compile error about
+    // its parameters is printed once.)
     std::vector<bool> used(plan.layers.size());
-    for_each_parameter(net, [&](const ParameterInfo& p, auto&, auto&) {
-        for (std::size_t i = 0; i < plan.layers.size(); ++i)
-            if (p.initializer == Initializer::kernel && plan.layers[i].layer == p.layer) used[i] = true;
-    });
-    for (std::size_t i = 0; i < plan.layers.size(); ++i)
-        if (!used[i])
-            throw std::invalid_argument("layerwise: init: the plan names layer '" + plan.layers[i].layer +
-                                        "', which is not a layer of this network with a kernel");
+    bool dry_run = true;
     std::mt19937_64 rng(seed);
-    for_each_parameter(net, [&](const ParameterInfo& p, auto& value, auto& grad) {
+    auto visit = [&](const ParameterInfo& p, auto& value, auto& grad) {
         using T = typename std::remove_cvref_t<decltype(value)>::value_type;
+        if (dry_run) {
+            for (std::size_t i = 0; i < plan.layers.size(); ++i)
+                if (p.initializer == Initializer::kernel && plan.layers[i].layer == p.layer) used[i] = true;
+            return;
+        }
         grad.fill(T(0));
         switch (p.initializer) {  // as the layer declares it, whatever the parameter's name
             case Initializer::kernel: {
@@ -217,7 +218,14 @@ void init(Net& net, std::uint64_t seed, const InitPlan& plan) {
             case Initializer::zeros: value.fill(T(0)); break;
             case Initializer::ones: value.fill(T(1)); break;
         }
-    });
+    };
+    for_each_parameter(net, visit);
+    for (std::size_t i = 0; i < plan.layers.size(); ++i)
+        if (!used[i])
+            throw std::invalid_argument("layerwise: init: the plan names layer '" + plan.layers[i].layer +
+                                        "', which is not a layer of this network with a kernel");
+    dry_run = false;
+    for_each_parameter(net, visit);
     for_each_layer(net, [&](auto& layer, const LayerInfo& info) {
         if constexpr (requires { layer.seed(std::uint64_t{}); }) layer.seed(layer_seed(seed, info.index));
     });
