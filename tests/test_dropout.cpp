@@ -8,7 +8,9 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 #include <random>
+#include <string>
 
 using namespace layerwise;
 using layerwise::testing::random_matrix;
@@ -135,21 +137,19 @@ TEST_CASE("masks are the same bits with one thread and with two") {
     CHECK(masks(1) == masks(2));
 }
 
-TEST_CASE("visit_state gives the draw counter, so that a checkpoint can restore the sequence of masks") {
+TEST_CASE("visit_state gives the seed and the draw counter, so that a checkpoint can restore the sequence of masks") {
     const Matrix<float> x = random_matrix<float>(8, 8, 10);
     Dropout<> dropout(0.5);
     dropout.seed(3);
     dropout.forward(x, Mode::train);
-    std::uint64_t saved = 0;
-    dropout.visit_state([&](std::string_view name, std::uint64_t& counter) {
-        CHECK(name == "draws");
-        saved = counter;
-    });
-    CHECK(saved == 1);
+    std::map<std::string, std::uint64_t> saved;
+    dropout.visit_state([&](std::string_view name, std::uint64_t& value) { saved[std::string(name)] = value; });
+    CHECK(saved == std::map<std::string, std::uint64_t>{{"seed", 3}, {"draws", 1}});
     const Matrix<float> second = dropout.forward(x, Mode::train);
-    dropout.forward(x, Mode::train);
-    dropout.visit_state([&](std::string_view, std::uint64_t& counter) { counter = saved; });  // restore
-    CHECK(dropout.forward(x, Mode::train) == second);
+    Dropout<> other(0.5);  // another seed, no draws: restoring both gives the same next mask
+    other.seed(8);
+    other.visit_state([&](std::string_view name, std::uint64_t& value) { value = saved.at(std::string(name)); });
+    CHECK(other.forward(x, Mode::train) == second);
 }
 
 TEST_CASE("hold_mask reuses the last mask and leaves the counter alone") {

@@ -18,8 +18,8 @@
 // output k + 1 of a SplitMix64 generator seeded with key). Every element's bit depends only on
 // (s, c, k): the same seed gives the same masks, bit for bit, whichever thread draws which rows
 // and however many threads there are. The counter advances by one at each train-mode forward
-// that draws; seed(s) sets s and resets c, and visit_state exposes c, so that a checkpoint that
-// saves and restores it resumes the same sequence of masks.
+// that draws; seed(s) sets s and resets c, and visit_state exposes s and c, so that a checkpoint
+// that saves and restores them resumes the same sequence of masks.
 //
 // hold_mask = true makes a train-mode forward reuse the last mask instead of drawing one (the
 // counter stays): what a finite-difference gradient check needs, since its loss must be one
@@ -30,6 +30,7 @@
 #include "../parallel.hpp"
 #include "activation.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
@@ -49,8 +50,9 @@ constexpr std::uint64_t mix64(std::uint64_t z) {
 inline constexpr std::uint64_t splitmix_increment = 0x9e3779b97f4a7c15ULL;
 }  // namespace detail
 
-/// The random mask of Dropout and AlphaDropout (the top of this file): the rate, the seed and
-/// draw counter, the last mask, and drawing it.
+/// What Dropout and AlphaDropout share (the top of this file): the rate, the seed and draw
+/// counter, the last mask and drawing it, the identity of inference mode, and the backward
+/// dx = s m dy that both have (s their scale).
 template <class T>
 class DropoutMask {
 public:
@@ -65,13 +67,26 @@ public:
     }
     /// How many masks the layer has drawn since seed(): the counter of the top of this file.
     std::uint64_t draws() const { return draws_; }
-    /// Calls f("draws", counter) with the counter as a std::uint64_t&, so that a training
-    /// checkpoint can save and restore it.
+    /// Calls f("seed", s) and f("draws", counter), each a std::uint64_t&, so that a training
+    /// checkpoint can save and restore them.
     template <class F>
-    void visit_state(F&& f) { f(std::string_view("draws"), draws_); }
+    void visit_state(F&& f) {
+        f(std::string_view("seed"), seed_);
+        f(std::string_view("draws"), draws_);
+    }
 
     /// The last mask, 0 or 1 per element: (B x N) (empty before the first train-mode forward).
     const Matrix<T>& mask() const { return mask_; }
+
+    /// The output of the last forward and the input gradient of the last backward,
+    /// for diagnostics (the signal going forward and the error going backward).
+    const Matrix<T>& output() const { return y_; }
+    /// The input gradient of the last backward (see output()).
+    const Matrix<T>& input_gradient() const { return dx_; }
+
+    /// Visits nothing: dropout has no parameters.
+    template <class F>
+    void visit_parameters(F&&) {}
 
     /// Whether element k (row-major) is kept by the mask of draw number `draw` under seed s at
     /// this rate: the formula of the top of this file, for code that checks or reproduces masks.
@@ -88,6 +103,41 @@ protected:
         if (!(rate >= 0 && rate < 1))
             throw std::invalid_argument("layerwise: " + std::string(who) + ": the rate must be in [0, 1), got " +
                                         detail::number_text(rate));
+    }
+
+    /// The part of a forward before the layer's own formula: checks x and the rate and sizes y.
+    /// In inference mode it sets y = x and returns false; in train mode it draws the mask
+    /// (next_mask) and returns true, and the layer then computes y from x and the mask.
+    bool begin_forward(const Matrix<T>& x, Mode mode, std::string_view who) {
+        require_rows(x, who);
+        check_rate(who);
+        ensure_shape(y_, x.shape(0), x.shape(1));
+        train_ = mode == Mode::train;
+        if (!train_) {
+            std::copy(x.data(), x.data() + x.size(), y_.data());  // y = x
+            return false;
+        }
+        next_mask(x.shape(0), x.shape(1), who);
+        return true;
+    }
+
+    /// dx = s m dy with the last forward's mask (dx = dy after an inference forward);
+    /// dy: (B x N) -> dx: (B x N).
+    const Matrix<T>& masked_backward(const Matrix<T>& dy, T s, std::string_view who) {
+        require_shape(dy, y_.shape(0), y_.shape(1), who, "dy");
+        const std::size_t cols = dy.shape(1);
+        ensure_shape(dx_, dy.shape(0), cols);
+        const T* g = dy.data();
+        T* dx = dx_.data();
+        if (!train_) {
+            std::copy(g, g + dy.size(), dx);  // dx = dy
+            return dx_;
+        }
+        const T* m = mask_.data();
+        parallel_elementwise(dy.shape(0), cols, [&](std::size_t, std::size_t first, std::size_t last) {
+            for (std::size_t k = first * cols; k < last * cols; ++k) dx[k] = g[k] * (m[k] * s);  // dx = s m dy
+        });
+        return dx_;
     }
 
     /// The mask for a (rows x cols) input: a new draw, or, with hold_mask, the last one (which
@@ -110,7 +160,10 @@ protected:
         });
     }
 
-    Matrix<T> mask_;  ///< m: (B x N), 0 or 1
+    Matrix<T> mask_;      ///< m: (B x N), 0 or 1
+    Matrix<T> y_;         ///< y: (B x N)
+    Matrix<T> dx_;        ///< dx: (B x N)
+    bool train_ = false;  ///< the mode of the last forward
 
 private:
     static std::uint64_t stream_key(std::uint64_t s, std::uint64_t counter) {
@@ -148,62 +201,25 @@ public:
     /// Train: y = x m / (1 - rate) with a new mask (or the held one); inference: y = x.
     /// x: (B x N) -> y: (B x N).
     const Matrix<T>& forward(const Matrix<T>& x, Mode mode) {
-        require_rows(x, "Dropout");
-        this->check_rate("Dropout");
-        const std::size_t rows = x.shape(0), cols = x.shape(1);
-        ensure_shape(y_, rows, cols);
-        train_ = mode == Mode::train;
-        const T* in = x.data();
-        T* out = y_.data();
-        if (!train_) {
-            std::copy(in, in + x.size(), out);  // y = x
-            return y_;
-        }
-        this->next_mask(rows, cols, "Dropout");
+        if (!this->begin_forward(x, mode, "Dropout")) return this->y_;  // inference: y = x
         scale_ = T(1) / static_cast<T>(1 - this->rate);
+        const std::size_t cols = x.shape(1);
+        const T* in = x.data();
         const T* m = this->mask_.data();
+        T* out = this->y_.data();
         const T s = scale_;
-        parallel_elementwise(rows, cols, [&](std::size_t, std::size_t first, std::size_t last) {
+        parallel_elementwise(x.shape(0), cols, [&](std::size_t, std::size_t first, std::size_t last) {
             for (std::size_t k = first * cols; k < last * cols; ++k) out[k] = in[k] * (m[k] * s);  // y = x m / (1 - rate)
         });
-        return y_;
+        return this->y_;
     }
 
     /// dx = dy m / (1 - rate) with the last forward's mask and rate (dx = dy after an inference
     /// forward); dy: (B x N) -> dx: (B x N).
-    const Matrix<T>& backward(const Matrix<T>& dy) {
-        require_shape(dy, y_.shape(0), y_.shape(1), "Dropout backward", "dy");
-        const std::size_t cols = dy.shape(1);
-        ensure_shape(dx_, dy.shape(0), cols);
-        const T* g = dy.data();
-        T* dx = dx_.data();
-        if (!train_) {
-            std::copy(g, g + dy.size(), dx);  // dx = dy
-            return dx_;
-        }
-        const T* m = this->mask_.data();
-        const T s = scale_;
-        parallel_elementwise(dy.shape(0), cols, [&](std::size_t, std::size_t first, std::size_t last) {
-            for (std::size_t k = first * cols; k < last * cols; ++k) dx[k] = g[k] * (m[k] * s);  // dx = dy m / (1 - rate)
-        });
-        return dx_;
-    }
-
-    /// Visits nothing: dropout has no parameters.
-    template <class F>
-    void visit_parameters(F&&) {}
-
-    /// The output of the last forward and the input gradient of the last backward,
-    /// for diagnostics (the signal going forward and the error going backward).
-    const Matrix<T>& output() const { return y_; }
-    /// The input gradient of the last backward (see output()).
-    const Matrix<T>& input_gradient() const { return dx_; }
+    const Matrix<T>& backward(const Matrix<T>& dy) { return this->masked_backward(dy, scale_, "Dropout backward"); }
 
 private:
-    bool train_ = false;  // the mode of the last forward
-    T scale_ = T(1);      // 1 / (1 - rate) of the last train-mode forward
-    Matrix<T> y_;         // y: (B x N)
-    Matrix<T> dx_;        // dx: (B x N)
+    T scale_ = T(1);  // 1 / (1 - rate) of the last train-mode forward
 };
 
 /// Alpha dropout for SELU networks (the top of this file): dropped units take SELU's
@@ -231,67 +247,30 @@ public:
     /// Train: y = a (x m + alpha' (1 - m)) + b with a new mask (or the held one); inference:
     /// y = x. x: (B x N) -> y: (B x N).
     const Matrix<T>& forward(const Matrix<T>& x, Mode mode) {
-        require_rows(x, "AlphaDropout");
-        this->check_rate("AlphaDropout");
-        const std::size_t rows = x.shape(0), cols = x.shape(1);
-        ensure_shape(y_, rows, cols);
-        train_ = mode == Mode::train;
-        const T* in = x.data();
-        T* out = y_.data();
-        if (!train_) {
-            std::copy(in, in + x.size(), out);  // y = x
-            return y_;
-        }
-        this->next_mask(rows, cols, "AlphaDropout");
+        if (!this->begin_forward(x, mode, "AlphaDropout")) return this->y_;  // inference: y = x
         const double q = 1 - this->rate, ap = saturation;
         const double a = 1 / std::sqrt(q + ap * ap * q * (1 - q));  // a = (q + alpha'^2 q (1 - q))^(-1/2)
         const double b = -a * ap * (1 - q);                          // b = -a alpha' (1 - q)
         a_ = static_cast<T>(a);
         const T kept_shift = static_cast<T>(b), dropped_shift = static_cast<T>(a * ap + b);
+        const std::size_t cols = x.shape(1);
+        const T* in = x.data();
         const T* m = this->mask_.data();
+        T* out = this->y_.data();
         const T s = a_;
-        parallel_elementwise(rows, cols, [&](std::size_t, std::size_t first, std::size_t last) {
+        parallel_elementwise(x.shape(0), cols, [&](std::size_t, std::size_t first, std::size_t last) {
             for (std::size_t k = first * cols; k < last * cols; ++k)  // y = a x m + (a alpha' (1 - m) + b)
                 out[k] = in[k] * (m[k] * s) + (m[k] != T(0) ? kept_shift : dropped_shift);
         });
-        return y_;
+        return this->y_;
     }
 
     /// dx = a m dy with the last forward's mask and a (dx = dy after an inference forward);
     /// dy: (B x N) -> dx: (B x N).
-    const Matrix<T>& backward(const Matrix<T>& dy) {
-        require_shape(dy, y_.shape(0), y_.shape(1), "AlphaDropout backward", "dy");
-        const std::size_t cols = dy.shape(1);
-        ensure_shape(dx_, dy.shape(0), cols);
-        const T* g = dy.data();
-        T* dx = dx_.data();
-        if (!train_) {
-            std::copy(g, g + dy.size(), dx);  // dx = dy
-            return dx_;
-        }
-        const T* m = this->mask_.data();
-        const T s = a_;
-        parallel_elementwise(dy.shape(0), cols, [&](std::size_t, std::size_t first, std::size_t last) {
-            for (std::size_t k = first * cols; k < last * cols; ++k) dx[k] = g[k] * (m[k] * s);  // dx = a m dy
-        });
-        return dx_;
-    }
-
-    /// Visits nothing: alpha dropout has no parameters.
-    template <class F>
-    void visit_parameters(F&&) {}
-
-    /// The output of the last forward and the input gradient of the last backward,
-    /// for diagnostics (the signal going forward and the error going backward).
-    const Matrix<T>& output() const { return y_; }
-    /// The input gradient of the last backward (see output()).
-    const Matrix<T>& input_gradient() const { return dx_; }
+    const Matrix<T>& backward(const Matrix<T>& dy) { return this->masked_backward(dy, a_, "AlphaDropout backward"); }
 
 private:
-    bool train_ = false;  // the mode of the last forward
-    T a_ = T(1);          // a of the last train-mode forward
-    Matrix<T> y_;         // y: (B x N)
-    Matrix<T> dx_;        // dx: (B x N)
+    T a_ = T(1);  // a of the last train-mode forward
 };
 
 }  // namespace layerwise
