@@ -3,6 +3,7 @@
 #include <layerwise/layerwise.hpp>
 #include <layerwise/optim/adam.hpp>
 #include <layerwise/optim/adamw.hpp>
+#include <layerwise/optim/any_optimizer.hpp>
 #include <layerwise/optim/keras_presets.hpp>
 #include <layerwise/optim/rmsprop.hpp>
 #include <layerwise/optim/sgd.hpp>
@@ -344,4 +345,40 @@ TEST_CASE("optimizer steps give the same bits on one thread and on two (bands of
     CHECK(s1 == s2);
     CHECK(w1 == w2);
     CHECK(r1 != a1);  // the steps did something
+}
+
+// Three steps of opt on a Dense<8, 8> with fixed, made-up gradients, the learning rate
+// changed before each (as fit's schedules do); returns the weights and biases.
+template <class Opt>
+std::pair<Matrix<double>, Vector<double>> after_three_steps(Opt opt) {
+    Dense<8, 8, double> layer;
+    init(layer, 5);
+    for (std::uint64_t step = 0; step < 3; ++step) {
+        layer.dW = layerwise::testing::random_matrix<double>(8, 8, 60 + step);
+        layer.db.fill(0.1 * double(step + 1));
+        opt.learning_rate = 0.01 / double(step + 1);
+        opt.step(layer);
+    }
+    return {layer.W, layer.b};
+}
+
+TEST_CASE("AnyOptimizer gives the bits of the optimizer it holds, settings and learning rate included") {
+    SGD<double> nesterov(0.1, 0.9, true);
+    nesterov.weight_decay = 1e-3;
+    RMSprop<double> rmsprop(1e-3, RMSpropEpsilon::outside);
+    Adam<double> adam;
+    adam.beta1 = 0.8;
+    const AdamW<double> adamw(1e-3, 0.1);
+    CHECK(after_three_steps(AnyOptimizer<double>(nesterov)) == after_three_steps(nesterov));
+    CHECK(after_three_steps(AnyOptimizer<double>(rmsprop)) == after_three_steps(rmsprop));
+    CHECK(after_three_steps(AnyOptimizer<double>(adam)) == after_three_steps(adam));
+    CHECK(after_three_steps(AnyOptimizer<double>(adamw)) == after_three_steps(adamw));
+    CHECK(after_three_steps(adam) != after_three_steps(adamw));  // the comparisons can tell optimizers apart
+
+    AnyOptimizer<double> any = adam;
+    CHECK(any.name == "Adam");
+    CHECK(any.learning_rate == adam.learning_rate);
+    REQUIRE(any.get<Adam<double>>() != nullptr);
+    CHECK(any.get<Adam<double>>()->beta1 == 0.8);
+    CHECK(any.get<SGD<double>>() == nullptr);
 }

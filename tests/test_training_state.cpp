@@ -8,6 +8,7 @@
 #include <layerwise/layerwise.hpp>
 #include <layerwise/optim/adam.hpp>
 #include <layerwise/optim/adamw.hpp>
+#include <layerwise/optim/any_optimizer.hpp>
 #include <layerwise/optim/rmsprop.hpp>
 #include <layerwise/optim/sgd.hpp>
 #include <layerwise/train/callbacks.hpp>
@@ -56,24 +57,24 @@ void check_same_history(const History& a, const History& b) {
 
 // 5 epochs in one go, and the same run stopped after `stop` epochs and resumed from its
 // checkpoint by a new process's objects (a network and an optimizer constructed afresh).
-template <class Optimizer>
+template <class Optimizer, class N = Net>
 void resume_is_bit_identical(std::size_t stop) {
     const Blobs train(300, 1), val(90, 2);
-    Net whole;
+    N whole;
     init(whole, 3);
     Optimizer opt_whole(1e-2f);
     const History straight = fit(whole, opt_whole, train.samples(), val.samples(), quiet(5));
 
     TempDir dir("resume");
     {
-        auto net = std::make_unique<Net>();
+        auto net = std::make_unique<N>();
         init(*net, 3);
         Optimizer opt(1e-2f);
         io::TrainingCheckpoint checkpoint(dir / "state.npz", *net, opt);
         CHECK(checkpoint.resumed() == nullptr);
         fit(*net, opt, train.samples(), val.samples(), checkpoint.options(quiet(stop)));
     }
-    auto net = std::make_unique<Net>();  // other initial values: the checkpoint must replace them all
+    auto net = std::make_unique<N>();  // other initial values: the checkpoint must replace them all
     init(*net, 77);
     Optimizer opt(1e-2f);
     io::TrainingCheckpoint checkpoint(dir / "state.npz", *net, opt);
@@ -83,7 +84,7 @@ void resume_is_bit_identical(std::size_t stop) {
     check_same_history(straight, resumed);
     CHECK(parameters_of(*net) == parameters_of(whole));
     // and the file now holds the finished run
-    Net reloaded;
+    N reloaded;
     Optimizer opt2(1e-2f);
     const TrainingState last = io::load_training_state(dir / "state.npz", reloaded, opt2);
     CHECK(last.epochs_done == 5);
@@ -102,6 +103,35 @@ TEST_CASE("a run resumed from its checkpoint gives the bits of one that never st
         };
         resume_is_bit_identical<Momentum>(1);
     }
+    SUBCASE("a network with Dropout and AlphaDropout (their draw counters matter), after 2 of 5") {
+        using Dropped = Sequential<Dense<6, 16>, ReLU, Dropout<>, Dense<16, 16>, SELU, AlphaDropout<>, Dense<16, 3>>;
+        resume_is_bit_identical<RMSprop<float>, Dropped>(2);
+    }
+    SUBCASE("AnyOptimizer holding Adam, after 3 of 5") {
+        struct AnyAdam : AnyOptimizer<float> {
+            explicit AnyAdam(float lr) : AnyOptimizer<float>(Adam<float>(lr)) {}
+        };
+        resume_is_bit_identical<AnyAdam>(3);
+    }
+}
+
+TEST_CASE("a checkpoint written through AnyOptimizer is the chosen optimizer's: it loads into that optimizer alone") {
+    const Blobs train(300, 1), val(90, 2);
+    TempDir dir("any_optimizer");
+    Net net;
+    AnyOptimizer<float> any = Adam<float>(1e-2f);
+    {
+        io::TrainingCheckpoint checkpoint(dir / "state.npz", net, any);
+        fit(net, any, train.samples(), val.samples(), checkpoint.options(quiet(2)));
+    }
+    Net direct;
+    Adam<float> adam;
+    CHECK(io::load_training_state(dir / "state.npz", direct, adam).epochs_done == 2);
+    CHECK(parameters_of(direct) == parameters_of(net));
+    AnyOptimizer<float> sgd = SGD<float>(0.1f, 0.9f);
+    CHECK_THROWS_WITH_AS(io::load_training_state(dir / "state.npz", direct, sgd),
+                         ((dir / "state.npz").string() + ": optimizer/__name__.npy: the state of Adam, not of SGD").c_str(),
+                         io::CheckpointError);
 }
 
 TEST_CASE("a checkpoint holds the network as save_npz writes it, so load_npz reads its parameters") {

@@ -34,6 +34,7 @@
 #include "optim/rmsprop.hpp"
 #include "optim/adam.hpp"
 #include "optim/adamw.hpp"
+#include "optim/any_optimizer.hpp"
 #include "optim/clip.hpp"
 #include "predict.hpp"
 #include "train/fit.hpp"

@@ -10,6 +10,8 @@
 //   optimizer/__name__.npy                   the optimizer ("Adam"), uint8 text
 //   optimizer/<parameter>/<slot>.npy         its accumulators ("optimizer/dense/kernel/m"), T
 //   optimizer/<counter>.npy                  its counters ("optimizer/iterations"), int64 (1)
+//   layers/<layer>/<counter>.npy             a layer's counters, from its visit_state
+//                                            ("layers/dropout/draws": how many masks it drew), uint64 (1)
 //   fit/epochs_done.npy, fit/global_step.npy, fit/seed.npy, fit/batch_size.npy   uint64 (1)
 //   fit/shuffle_rng.npy                      the shuffle generator's state, uint8 text
 //   fit/order.npy                            the samples in the last epoch's order, uint64 (n)
@@ -99,6 +101,21 @@ std::vector<std::size_t> trainable_sizes(Net& net) {
     return sizes;
 }
 
+// Calls f("layers/<layer>/<counter>", value) for every counter of every layer with a
+// visit_state (Dropout's draws), input to output: a std::uint64_t& the layer keeps.
+struct CounterProbe {  // what a layer's visit_state is called with, for the requires below
+    void operator()(std::string_view, std::uint64_t&) const {}
+};
+template <class Net, class F>
+void for_each_layer_counter(Net& net, F&& f) {
+    for_each_layer<KerasNaming>(net, [&](auto& layer, const LayerInfo& info) {
+        if constexpr (requires { layer.visit_state(CounterProbe{}); })
+            layer.visit_state([&](std::string_view counter, std::uint64_t& value) {
+                f("layers/" + std::string(info.name) + "/" + std::string(counter), value);
+            });
+    });
+}
+
 // The history's columns, as they are stored, and the record's member each is.
 inline constexpr std::pair<const char*, double EpochRecord::*> history_columns[] = {
     {"loss", &EpochRecord::loss},
@@ -126,7 +143,7 @@ void save_training_state(const std::filesystem::path& file, Net& net, Optimizer&
     const std::vector<std::size_t> sizes = detail::trainable_sizes(net);
     detail::write_zip_atomically(file, [&](ZipWriter& zip) {
         detail::add_network(zip, net);
-        detail::add_text(zip, "optimizer/__name__", Optimizer::name);
+        detail::add_text(zip, "optimizer/__name__", optimizer.name);  // static, or AnyOptimizer's choice
         optimizer.visit_state(detail::overloaded{
             [&](auto& accumulators) {
                 auto& acc = accumulators.accumulators();
@@ -141,6 +158,9 @@ void save_training_state(const std::filesystem::path& file, Net& net, Optimizer&
             [&](std::string_view counter, std::int64_t& value) {
                 detail::add_vector(zip, "optimizer/" + std::string(counter), std::vector<std::int64_t>{value});
             }});
+        detail::for_each_layer_counter(net, [&](const std::string& member, std::uint64_t& value) {
+            detail::add_vector(zip, member, std::vector<std::uint64_t>{value});
+        });
         for (auto [member, value] : {std::pair<const char*, std::uint64_t>{"epochs_done", state.epochs_done},
                                      {"global_step", state.global_step},
                                      {"seed", state.seed},
@@ -168,9 +188,9 @@ TrainingState load_training_state(const std::filesystem::path& file, Net& net, O
     const ZipReader zip(file);
     const std::vector<std::string> staged = detail::read_network(zip, net, name);
 
-    if (const std::string saved = detail::read_text(zip, name, "optimizer/__name__"); saved != Optimizer::name)
+    if (const std::string saved = detail::read_text(zip, name, "optimizer/__name__"); saved != optimizer.name)
         throw CheckpointError(name + ": optimizer/__name__.npy: the state of " + saved + ", not of " +
-                              std::string(Optimizer::name));
+                              std::string(optimizer.name));
     const std::vector<std::string> names = detail::trainable_names(net);
     const std::vector<std::size_t> sizes = detail::trainable_sizes(net);
     std::vector<std::vector<std::vector<T>>> accumulators;  // [parameter][slot]: (size)
@@ -187,6 +207,11 @@ TrainingState load_training_state(const std::filesystem::path& file, Net& net, O
         [&](std::string_view counter, std::int64_t&) {
             counters.push_back(detail::read_vector<std::int64_t>(zip, name, "optimizer/" + std::string(counter), 1)[0]);
         }});
+
+    std::vector<std::uint64_t> layer_counters;
+    detail::for_each_layer_counter(net, [&](const std::string& member, std::uint64_t&) {
+        layer_counters.push_back(detail::read_vector<std::uint64_t>(zip, name, member, 1)[0]);
+    });
 
     TrainingState state;
     auto scalar = [&](const char* member) {
@@ -232,6 +257,8 @@ TrainingState load_training_state(const std::filesystem::path& file, Net& net, O
                 for (std::size_t j = 0; j < acc[k].size(); ++j) acc[k][j] = std::move(accumulators[k][j]);
         },
         [&](std::string_view, std::int64_t& value) { value = counters[c++]; }});
+    std::size_t l = 0;
+    detail::for_each_layer_counter(net, [&](const std::string&, std::uint64_t& value) { value = layer_counters[l++]; });
     return state;
 }
 
