@@ -35,3 +35,15 @@ TEST_CASE("summary rows of a skip network include Keras' Add layers") {
     CHECK(out.str().find(" add_11 (Add)") != std::string::npos);
     CHECK(out.str().find("Total params: 510,858\n") != std::string::npos);
 }
+
+TEST_CASE("Keras' classes for LayerNormalization, Dropout and AlphaDropout; ReZero keeps its own name") {
+    Sequential<Dense<8, 8>, LayerNorm<8>, ReLU, Dropout<>, ReZero<Dense<8, 8>, SELU>, AlphaDropout<>, Dense<8, 2>> net;
+    std::ostringstream out;
+    summary<io::KerasNaming>(net, out);
+    const std::string text = out.str();
+    INFO(text);
+    CHECK(text.find(" layer_normalization (LayerNormalization)") != std::string::npos);
+    CHECK(text.find(" dropout (Dropout)") != std::string::npos);
+    CHECK(text.find(" alpha_dropout (AlphaDropout)") != std::string::npos);
+    CHECK(text.find(" (rezero)") != std::string::npos);
+}

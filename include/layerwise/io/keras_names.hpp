@@ -20,14 +20,18 @@ struct KerasNaming {
     template <class L>
     static constexpr std::string_view base() { return DefaultNaming::base<L>(); }
 
-    /// Keras' class for the library's layers ("Dense", "BatchNormalization", "Activation",
-    /// "Add"), the layer's own name for any other.
+    /// Keras' class for the library's layers ("Dense", "BatchNormalization",
+    /// "LayerNormalization", "Activation", "Dropout", "AlphaDropout", "Add"), the layer's own
+    /// name for any other (ReZero's gate has no Keras class: "rezero").
     template <class L>
     static constexpr std::string_view type() {
         constexpr std::string_view b = base<L>();
         if constexpr (b == "dense") return "Dense";
         else if constexpr (b == "batch_normalization") return "BatchNormalization";
+        else if constexpr (b == "layer_normalization") return "LayerNormalization";
         else if constexpr (b == "activation") return "Activation";
+        else if constexpr (b == "dropout") return "Dropout";
+        else if constexpr (b == "alpha_dropout") return "AlphaDropout";
         else if constexpr (b == "add") return "Add";
         else return DefaultNaming::type<L>();
     }
