@@ -6,6 +6,7 @@
 
 #include <layerwise/data/mnist.hpp>
 #include <layerwise/models/seed_select.hpp>
+#include <layerwise/train/schedule.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -32,6 +33,33 @@ inline CLI::Validator whole_number(long long min, long long max = std::numeric_l
             return "must be a whole number " + allowed + ", not '" + s + "'";
         },
         bounded ? std::to_string(min) + ".." + std::to_string(max) : ">= " + std::to_string(min));
+}
+
+/// A number in [0, 1), or in (0, 1) without zero_allowed: "must be a number in [0, 1), not '2'".
+inline CLI::Validator fraction(bool zero_allowed = true) {
+    const std::string allowed = zero_allowed ? "[0, 1)" : "(0, 1)";
+    return CLI::Validator(
+        [zero_allowed, allowed](std::string& s) -> std::string {
+            double v = 0;
+            const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+            if (ec == std::errc() && end == s.data() + s.size() && (zero_allowed ? v >= 0 : v > 0) && v < 1) return "";
+            return "must be a number in " + allowed + ", not '" + s + "'";
+        },
+        allowed);
+}
+
+/// A learning-rate schedule parse_schedule reads (train/schedule.hpp); its message otherwise.
+inline CLI::Validator schedule() {
+    return CLI::Validator(
+        [](std::string& s) -> std::string {
+            try {
+                (void)parse_schedule(s);
+                return "";
+            } catch (const std::invalid_argument& e) {
+                return std::string(e.what()).substr(std::string_view("layerwise: ").size());
+            }
+        },
+        "SCHEDULE");
 }
 
 /// One of the depths compiled into the programs.

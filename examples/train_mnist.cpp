@@ -8,6 +8,8 @@
 //   train_mnist --config plain --depth 40 --numerics keras2.1 --out runs/plain40
 //   train_mnist --config bn --depth 35 --bn-debias on --bn-momentum 0.9 --init he_uniform
 //   train_mnist --config bn --depth 10 --epochs 20 --out runs/bn10 --resume   (after a kill: goes on)
+//   train_mnist --config rezero --depth 50 --optimizer adamw --weight-decay 0.05 --clip-norm 1
+//               --lr-schedule warmup:500+cosine --early-stopping 3 --keep-best   (one command)
 #include "options.hpp"
 #include "seed_settings.hpp"
 
@@ -15,20 +17,21 @@
 #include <layerwise/data/mnist.hpp>
 #include <layerwise/init.hpp>
 #include <layerwise/models/seed_select.hpp>
+#include <layerwise/io/keep_best.hpp>
 #include <layerwise/io/npz.hpp>
 #include <layerwise/io/training_state.hpp>
-#include <layerwise/optim/adam.hpp>
-#include <layerwise/optim/rmsprop.hpp>
-#include <layerwise/optim/sgd.hpp>
+#include <layerwise/optim/any_optimizer.hpp>
 #include <layerwise/summary.hpp>
+#include <layerwise/train/callbacks.hpp>
 #include <layerwise/train/fit.hpp>
+#include <layerwise/train/schedule.hpp>
 
 #include <CLI/CLI.hpp>
 
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <variant>
+#include <optional>
 
 using namespace layerwise;
 namespace fs = std::filesystem;
@@ -39,7 +42,15 @@ struct Options {
     std::size_t epochs = 5;
     std::size_t batch = 128;
     std::string optimizer = "rmsprop";
-    double lr = 0;  // 0: the optimizer's Keras default
+    double lr = 0;  // 0: the optimizer's default
+    std::optional<double> momentum, weight_decay;  // unset: the optimizer's default
+    bool nesterov = false;
+    double clip_norm = 0;  // 0: no clipping
+    std::string lr_schedule = "constant";
+    std::string monitor = "val_loss";
+    std::size_t early_stopping = 0, reduce_lr_on_plateau = 0;  // patience in epochs; 0: off
+    double reduce_lr_factor = 0.1;
+    bool keep_best = false;
     std::uint64_t seed = 1;
     std::string dataset = "mnist";
     std::string data;
@@ -52,16 +63,37 @@ struct Options {
     std::size_t threads = 1;
 };
 
-using AnyOptimizer = std::variant<RMSprop<float>, Adam<float>, SGD<float>>;
-
-AnyOptimizer make_optimizer(const Options& o) {
-    if (o.optimizer == "rmsprop") {
-        RMSprop<float> opt;
+// The optimizer the options choose, with their learning rate, momentum and weight decay
+// (each left at the optimizer's default unless given). fit is compiled once, for AnyOptimizer.
+AnyOptimizer<float> make_optimizer(const Options& o) {
+    if ((o.momentum || o.nesterov) && o.optimizer != "sgd")
+        throw std::invalid_argument("--momentum and --nesterov apply to --optimizer sgd only, not " + o.optimizer);
+    if (o.nesterov && o.momentum.value_or(0) == 0)
+        throw std::invalid_argument("--nesterov needs --momentum greater than 0");
+    auto set_up = [&](auto opt) -> AnyOptimizer<float> {
         if (o.lr > 0) opt.learning_rate = float(o.lr);
+        if (o.weight_decay) opt.weight_decay = float(*o.weight_decay);
+        if constexpr (requires { opt.nesterov; }) {
+            opt.momentum = float(o.momentum.value_or(0));
+            opt.nesterov = o.nesterov;
+        }
         return opt;
-    }
-    if (o.optimizer == "adam") return o.lr > 0 ? Adam<float>(float(o.lr)) : Adam<float>();
-    return o.lr > 0 ? SGD<float>(float(o.lr)) : SGD<float>();
+    };
+    if (o.optimizer == "rmsprop") return set_up(RMSprop<float>());
+    if (o.optimizer == "adam") return set_up(Adam<float>());
+    if (o.optimizer == "adamw") return set_up(AdamW<float>());
+    return set_up(SGD<float>());
+}
+
+// The callbacks the options ask for, watching --monitor; keep-best writes out/best.npz.
+template <class Net>
+std::vector<std::shared_ptr<Callback>> make_callbacks(const Options& o, Net& net, const fs::path& out) {
+    std::vector<std::shared_ptr<Callback>> callbacks;
+    if (o.reduce_lr_on_plateau > 0)
+        callbacks.push_back(std::make_shared<ReduceLROnPlateau>(o.monitor, o.reduce_lr_factor, o.reduce_lr_on_plateau));
+    if (o.early_stopping > 0) callbacks.push_back(std::make_shared<EarlyStopping>(o.monitor, o.early_stopping));
+    if (o.keep_best) callbacks.push_back(io::keep_best(out / "best.npz", net, o.monitor));
+    return callbacks;
 }
 
 int main(int argc, char** argv) {
@@ -79,9 +111,38 @@ int main(int argc, char** argv) {
     app.add_option("--epochs", o.epochs, "epochs")->check(seed::whole_number(1));
     app.add_option("--batch", o.batch, "mini-batch size (at least 2: BatchNorm needs two samples)")
         ->check(seed::whole_number(2));
-    app.add_option("--optimizer", o.optimizer, "rmsprop (the seed's), adam or sgd")
-        ->check(CLI::IsMember({"rmsprop", "adam", "sgd"}));
-    app.add_option("--lr", o.lr, "learning rate (default: Keras' for the optimizer)");
+    app.add_option("--optimizer", o.optimizer,
+                   "rmsprop (the seed's; Keras' defaults), adam (TF's), adamw (PyTorch's, decoupled weight decay) "
+                   "or sgd (plain, --momentum, --nesterov)")
+        ->check(CLI::IsMember({"rmsprop", "adam", "adamw", "sgd"}));
+    app.add_option("--lr", o.lr, "learning rate (default: the optimizer's)")->check(CLI::NonNegativeNumber);
+    app.add_option("--momentum", o.momentum, "sgd's momentum in [0, 1) (default 0: plain)")
+        ->check(seed::fraction());
+    app.add_flag("--nesterov", o.nesterov, "sgd with Nesterov's momentum");
+    app.add_option("--weight-decay", o.weight_decay,
+                   "weight decay: decoupled for adamw (p *= 1 - lr wd; default 0.01), L2 added to the gradient "
+                   "for the others (g + wd p; default 0)")
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--clip-norm", o.clip_norm, "clip the gradients to this global 2-norm before every step (0: off)")
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--lr-schedule", o.lr_schedule,
+                   "the learning rate's factor by step: constant, step:EPOCHS:GAMMA, cosine, cosine:MIN, or "
+                   "warmup:STEPS+ one of those")
+        ->check(seed::schedule());
+    app.add_option("--monitor", o.monitor,
+                   "the metric --early-stopping, --reduce-lr-on-plateau and --keep-best watch: val_loss, "
+                   "val_accuracy, loss or accuracy")
+        ->check(CLI::IsMember({"val_loss", "val_accuracy", "loss", "accuracy"}));
+    app.add_option("--early-stopping", o.early_stopping,
+                   "stop after this many epochs without improvement of --monitor (0: off)")
+        ->check(seed::whole_number(0));
+    app.add_option("--reduce-lr-on-plateau", o.reduce_lr_on_plateau,
+                   "multiply the learning rate by --reduce-lr-factor after this many epochs without improvement "
+                   "(0: off)")
+        ->check(seed::whole_number(0));
+    app.add_option("--reduce-lr-factor", o.reduce_lr_factor, "the factor of --reduce-lr-on-plateau, in (0, 1)")
+        ->check(seed::fraction(false));
+    app.add_flag("--keep-best", o.keep_best, "write OUT/best.npz after every epoch that improves --monitor");
     app.add_option("--seed", o.seed, "seed for initialisation and shuffling");
     app.add_option("--dataset", o.dataset, "mnist or fashion")->check(CLI::IsMember({"mnist", "fashion"}));
     app.add_option("--data", o.data, "folder with the four IDX files (default: data/mnist, or Debian's Fashion-MNIST)");
@@ -93,16 +154,7 @@ int main(int argc, char** argv) {
     app.add_option("--bn-debias", o.bn_debias, "on or off: zero-debiased BatchNorm averages (default: as --numerics)")
         ->check(CLI::IsMember({"on", "off"}));
     app.add_option("--bn-momentum", o.bn_momentum, "BatchNorm's moving-average momentum in [0, 1) (default 0.99)")
-        ->check(CLI::Validator(
-            [](std::string& s) {
-                try {
-                    seed::parse_momentum(s, "momentum");
-                    return std::string();
-                } catch (const std::exception&) {
-                    return "must be a number in [0, 1), not '" + s + "'";
-                }
-            },
-            "[0, 1)"));
+        ->check(seed::fraction());
     app.add_option("--init", o.init,
                    "kernel initialiser: glorot_uniform, he_uniform, he_normal, lecun_normal or orthogonal (default: "
                    "the config's: Keras' glorot_uniform, lecun_normal for selu)")
@@ -125,12 +177,13 @@ int main(int argc, char** argv) {
             seed::make_run(config, o.depth, o.seed,
                            seed::make_settings(o.numerics, o.rmsprop_epsilon, o.bn_debias, o.bn_momentum, o.init))
                 .settings;
+        AnyOptimizer<float> optimizer = make_optimizer(o);
         if (!o.rmsprop_epsilon.empty() && o.optimizer != "rmsprop")
             throw std::invalid_argument("--rmsprop-epsilon applies to --optimizer rmsprop only, not " + o.optimizer);
         const fs::path out = o.out.empty() ? fs::path("runs") / (o.config + "-d" + std::to_string(o.depth) + "-s" +
                                                                  std::to_string(o.seed))
                                            : fs::path(o.out);
-        seed::check_output_folder(out, {"history.csv", "model.npz", "state.npz"});
+        seed::check_output_folder(out, {"history.csv", "model.npz", "state.npz", "best.npz"});
         const data::Split split = seed::load_dataset(o.dataset, o.data);
         fs::create_directories(out);
 
@@ -142,6 +195,9 @@ int main(int argc, char** argv) {
             fo.epochs = o.epochs;
             fo.batch_size = o.batch;
             fo.seed = o.seed;
+            fo.schedule = parse_schedule(o.lr_schedule);
+            fo.clip_norm = o.clip_norm;
+            fo.callbacks = make_callbacks(o, *net, out);
             if (o.quiet) fo.verbosity = Verbosity::quiet;
             FitDiagnostics diagnostics;
             diagnostics.inference_train_samples = std::min(o.train_inference, split.train.size());
@@ -150,28 +206,27 @@ int main(int argc, char** argv) {
                 history.epochs.push_back(r);
                 history.write_csv(out / "history.csv");
             };
-            AnyOptimizer optimizer = make_optimizer(o);
             settings.apply(*net);
-            if (auto* rms = std::get_if<RMSprop<float>>(&optimizer)) settings.apply(*rms);
-            const History result = std::visit(
-                [&](auto& opt) {
-                    io::TrainingCheckpoint checkpoint(out / "state.npz", *net, opt, o.resume);
-                    if (const TrainingState* s = checkpoint.resumed()) {  // said even with --quiet
-                        history.epochs = s->epochs;
-                        std::cout << "resuming from " << checkpoint.file().string() << " after epoch "
-                                  << s->epochs_done << std::endl;
-                    } else if (o.resume) {
-                        std::cout << "no " << checkpoint.file().string() << " to resume from: starting at epoch 1\n";
-                    }
-                    return fit(*net, opt, {split.train.images, split.train.labels},
-                               {split.test.images, split.test.labels}, checkpoint.options(fo), diagnostics);
-                },
-                optimizer);
+            if (auto* rms = optimizer.get<RMSprop<float>>()) settings.apply(*rms);
+            io::TrainingCheckpoint checkpoint(out / "state.npz", *net, optimizer, o.resume);
+            if (const TrainingState* s = checkpoint.resumed()) {  // said even with --quiet
+                history.epochs = s->epochs;
+                std::cout << "resuming from " << checkpoint.file().string() << " after epoch " << s->epochs_done
+                          << std::endl;
+            } else if (o.resume) {
+                std::cout << "no " << checkpoint.file().string() << " to resume from: starting at epoch 1\n";
+            }
+            const History result = fit(*net, optimizer, {split.train.images, split.train.labels},
+                                       {split.test.images, split.test.labels}, checkpoint.options(fo), diagnostics);
             result.write_csv(out / "history.csv");
             io::save_npz(*net, out / "model.npz");
+            if (result.stopped_early && !o.quiet)
+                std::cout << "stopped early after epoch " << result.epochs.size() << ": " << o.monitor
+                          << " did not improve for " << o.early_stopping << " epochs\n";
             if (!o.quiet)
                 std::cout << "wrote " << (out / "history.csv").string() << ", " << (out / "model.npz").string()
-                          << " and " << (out / "state.npz").string() << "\n";
+                          << (o.keep_best ? ", " + (out / "best.npz").string() : std::string()) << " and "
+                          << (out / "state.npz").string() << "\n";
             if (result.divergence) status = 3;
         });
     } catch (const std::exception& e) {

@@ -52,6 +52,20 @@ refused "train_mnist into a folder whose model.npz is a directory" \
   -- "$train" "${quick[@]}" --out "$work/earlier"
 [ "$(cat "$work/earlier/history.csv")" = "an earlier run's history" ] || fail "the earlier history.csv was changed"
 
+# train_mnist's training tools: each bad value is refused by option, before any folder is made
+refused "train_mnist --lr-schedule" "--lr-schedule" "learning-rate schedule 'step:0.5'" "expected constant, step:EPOCHS:GAMMA" \
+  -- "$train" "${quick[@]}" --lr-schedule step:0.5 --out "$work/sched"
+refused "train_mnist --momentum 1" "--momentum" "must be a number in [0, 1), not '1'" -- "$train" "${quick[@]}" --optimizer sgd --momentum 1 --out "$work/mom"
+refused "train_mnist --momentum with adam" "--momentum and --nesterov apply to --optimizer sgd only, not adam" \
+  -- "$train" "${quick[@]}" --optimizer adam --momentum 0.9 --out "$work/mom"
+refused "train_mnist --nesterov without momentum" "--nesterov needs --momentum greater than 0" \
+  -- "$train" "${quick[@]}" --optimizer sgd --nesterov --out "$work/mom"
+refused "train_mnist --clip-norm -1" "--clip-norm" -- "$train" "${quick[@]}" --clip-norm -1 --out "$work/clip"
+refused "train_mnist --monitor" "--monitor" "val_los" -- "$train" "${quick[@]}" --monitor val_los --early-stopping 2 --out "$work/mon"
+refused "train_mnist --reduce-lr-factor 1" "--reduce-lr-factor" "must be a number in (0, 1), not '1'" \
+  -- "$train" "${quick[@]}" --reduce-lr-on-plateau 2 --reduce-lr-factor 1 --out "$work/factor"
+for d in sched mom clip mon factor; do [ ! -e "$work/$d" ] || fail "train_mnist created --out $work/$d for a refused option"; done
+
 # gradient_study: a finished study is left alone by a refused rerun, and --out that is a file is refused
 "$study" "${quick[@]}" --configs bn --depths 10 --out "$work/study" > /dev/null
 stamp=$(stat -c %Y.%N "$work/study/bn-d10-s1/run.json")

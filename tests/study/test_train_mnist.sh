@@ -6,7 +6,8 @@
 #   4. each numerics preset gives the same bits as its parts set by their own switches, and
 #      each part alone gives different ones;
 #   5. a run killed with SIGKILL in the middle of an epoch and taken up with --resume ends with
-#      the history (every column but the wall time) and model.npz of a run never stopped.
+#      the history (every column but the wall time) and model.npz of a run never stopped;
+#   6. the optimizers, schedules, clipping and callbacks work from the command line.
 # usage: test_train_mnist.sh TRAIN_MNIST_BINARY SOURCE_DIR WORK_DIR
 set -euo pipefail
 train=$1 src=$2 work=$3
@@ -86,4 +87,24 @@ diff <(no_seconds "$work/straight/history.csv") <(no_seconds "$work/resumed/hist
   fail "the resumed run's history differs from the uninterrupted run's"
 cmp "$work/straight/model.npz" "$work/resumed/model.npz" || fail "the resumed run's model.npz differs"
 
-echo "train_mnist: outputs complete, bad data refused by name, a killed run leaves only complete files, presets equal their parts, a killed run resumes to the same bits"
+# 6. The training tools from the command line. AdamW with clipping and warm-up then cosine:
+# the learning-rate column follows the schedule; keep-best writes best.npz. An SGD with Nesterov's momentum at a step too small
+# to change any accuracy stops early after --early-stopping epochs without improvement.
+tools=(--data "$work/data" --config rezero --depth 10 --batch 300 --quiet)
+"$train" "${tools[@]}" --epochs 3 --optimizer adamw --weight-decay 0.05 --clip-norm 1 --lr-schedule warmup:30+cosine \
+  --keep-best --monitor val_accuracy --out "$work/tools"
+[ -s "$work/tools/best.npz" ] || fail "--keep-best wrote no best.npz"
+/usr/bin/python3 - "$work/tools/history.csv" <<'PY' || fail "the learning-rate column does not follow warmup:30+cosine"
+import csv, math, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+lr = [float(r["learning_rate"]) for r in rows]
+# 10 steps per epoch, 30 in all: the last step of epoch e is s = 10 e + 9, at the rate
+# 1e-3 min(1, (s + 1) / 30) (1 + cos(pi s / 30)) / 2 (AdamW's default 1e-3, in float)
+want = [1e-3 * min(1, (s + 1) / 30) * (1 + math.cos(math.pi * s / 30)) / 2 for s in (9, 19, 29)]
+assert len(lr) == 3 and all(abs(a - b) <= 1e-6 * b for a, b in zip(lr, want)), (lr, want)
+PY
+"$train" "${tools[@]}" --epochs 6 --optimizer sgd --momentum 0.9 --nesterov --lr 1e-30 --early-stopping 2 \
+  --monitor val_accuracy --out "$work/stopped"
+[ "$(grep -c ',ok,' "$work/stopped/history.csv")" = 3 ] || fail "--early-stopping 2 did not stop after epoch 3"
+
+echo "train_mnist: outputs complete, bad data refused by name, a killed run leaves only complete files, presets equal their parts, a killed run resumes to the same bits, the training tools work"
