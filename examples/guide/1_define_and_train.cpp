@@ -1,5 +1,7 @@
 // docs/guide.md, sections 1-3: define a network, train it with fit on your own arrays, then
 // evaluate, predict, save and load. Compiled and run as the test guide.define_and_train.
+#include "thirds.hpp"
+
 #include <layerwise/layerwise.hpp>
 
 #include <cmath>
@@ -9,26 +11,13 @@
 #include <vector>
 
 using namespace layerwise;
+using guide::make_data;
 
 // 1. A network is a type: 2 inputs, two hidden layers of 32, 3 classes (logits).
 using Net = Sequential<Dense<2, 32>, BatchNorm<32>, ReLU,
                        Dense<32, 32>, BatchNorm<32>, ReLU,
                        Dense<32, 3>>;
 static_assert(Net::in_features == 2 && Net::out_features == 3);
-
-// Three classes of points in the plane: which third of the circle a point's angle falls in.
-void make_data(std::size_t n, std::uint64_t seed, Matrix<float>& x, std::vector<int>& y) {
-    std::mt19937_64 rng(seed);
-    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-    x = zeros<float>(n, 2);
-    y.resize(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        x(i, 0) = u(rng);
-        x(i, 1) = u(rng);
-        const double angle = std::atan2(x(i, 1), x(i, 0)) + M_PI;  // [0, 2 pi]
-        y[i] = std::min(2, static_cast<int>(angle / (2 * M_PI / 3)));
-    }
-}
 
 int main() {
     Net net;

@@ -1,5 +1,7 @@
 // docs/guide.md, section 8 (Normalisation): BatchNorm against LayerNorm, and ReZero blocks that
 // train a deep stack without normalisation. Compiled and run as the test guide.normalisation.
+#include "thirds.hpp"
+
 #include <layerwise/core.hpp>
 
 #include <algorithm>
@@ -12,28 +14,9 @@
 #include <vector>
 
 using namespace layerwise;
+using guide::make_data, guide::require, guide::same_bits;
 
 namespace {
-// Three classes of points in the plane: which third of the circle a point's angle falls in.
-void make_data(std::size_t n, std::uint64_t seed, Matrix<float>& x, std::vector<int>& y) {
-    std::mt19937_64 rng(seed);
-    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-    x = zeros<float>(n, 2);
-    y.resize(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        x(i, 0) = u(rng);
-        x(i, 1) = u(rng);
-        const double angle = std::atan2(x(i, 1), x(i, 0)) + M_PI;  // [0, 2 pi]
-        y[i] = std::min(2, static_cast<int>(angle / (2 * M_PI / 3)));
-    }
-}
-
-void require(bool ok, const std::string& what) {
-    std::printf("%s: %s\n", what.c_str(), ok ? "yes" : "NO");
-    std::fflush(stdout);
-    if (!ok) throw std::runtime_error("guide_normalisation: " + what + " failed");
-}
-
 // The mean and biased variance of row i.
 std::pair<double, double> row_moments(const Matrix<float>& m, std::size_t i) {
     const std::size_t n = m.shape(1);
@@ -54,10 +37,6 @@ double train(Net& net, const Samples<float>& train_set, const Samples<float>& va
     options.verbosity = Verbosity::quiet;
     const History history = fit(net, optimizer, train_set, val_set, options);
     return history.epochs.back().val_accuracy;
-}
-
-bool same_bits(const Matrix<float>& a, const Matrix<float>& b) {
-    return a.shape() == b.shape() && std::equal(a.begin(), a.end(), b.begin());
 }
 }  // namespace
 

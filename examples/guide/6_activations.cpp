@@ -1,6 +1,8 @@
 // docs/guide.md, section 9 (Activations and initialisers): ELU, LeakyReLU and GELU with their
 // settings, a self-normalising SELU stack from LeCun-normal kernels, and an InitPlan that gives
 // one layer its own scheme. Compiled and run as the test guide.activations.
+#include "thirds.hpp"
+
 #include <layerwise/core.hpp>
 
 #include <algorithm>
@@ -14,28 +16,9 @@
 #include <vector>
 
 using namespace layerwise;
+using guide::make_data, guide::require;
 
 namespace {
-// Three classes of points in the plane: which third of the circle a point's angle falls in.
-void make_data(std::size_t n, std::uint64_t seed, Matrix<float>& x, std::vector<int>& y) {
-    std::mt19937_64 rng(seed);
-    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-    x = zeros<float>(n, 2);
-    y.resize(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        x(i, 0) = u(rng);
-        x(i, 1) = u(rng);
-        const double angle = std::atan2(x(i, 1), x(i, 0)) + M_PI;  // [0, 2 pi]
-        y[i] = std::min(2, static_cast<int>(angle / (2 * M_PI / 3)));
-    }
-}
-
-void require(bool ok, const std::string& what) {
-    std::printf("%s: %s\n", what.c_str(), ok ? "yes" : "NO");
-    std::fflush(stdout);
-    if (!ok) throw std::runtime_error("guide_activations: " + what + " failed");
-}
-
 // The mean and (biased) variance of every element of m.
 std::pair<double, double> moments(const Matrix<float>& m) {
     double mean = 0, variance = 0;

@@ -1,6 +1,8 @@
 // docs/guide.md, section 10 (Regularisation): Dropout and AlphaDropout (inverted scaling, the
 // identity in inference, masks from the network's seed, hold_mask for a gradient check) and
 // weight decay in the optimizers. Compiled and run as the test guide.regularisation.
+#include "thirds.hpp"
+
 #include <layerwise/core.hpp>
 
 #include <algorithm>
@@ -14,32 +16,9 @@
 #include <vector>
 
 using namespace layerwise;
+using guide::make_data, guide::require, guide::same_bits;
 
 namespace {
-// Three classes of points in the plane: which third of the circle a point's angle falls in.
-void make_data(std::size_t n, std::uint64_t seed, Matrix<float>& x, std::vector<int>& y) {
-    std::mt19937_64 rng(seed);
-    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-    x = zeros<float>(n, 2);
-    y.resize(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        x(i, 0) = u(rng);
-        x(i, 1) = u(rng);
-        const double angle = std::atan2(x(i, 1), x(i, 0)) + M_PI;  // [0, 2 pi]
-        y[i] = std::min(2, static_cast<int>(angle / (2 * M_PI / 3)));
-    }
-}
-
-void require(bool ok, const std::string& what) {
-    std::printf("%s: %s\n", what.c_str(), ok ? "yes" : "NO");
-    std::fflush(stdout);
-    if (!ok) throw std::runtime_error("guide_regularisation: " + what + " failed");
-}
-
-bool same_bits(const Matrix<float>& a, const Matrix<float>& b) {
-    return a.shape() == b.shape() && std::equal(a.begin(), a.end(), b.begin());
-}
-
 // The sum of the squares of every kernel.
 template <class Net>
 double kernel_squares(Net& net) {
