@@ -90,7 +90,7 @@ Measured train(const Options& o) {
     m.rss_before = peak_rss();
     auto net = std::make_unique<Net>();
     m.needed = needed_bytes(*net, o.batch);
-    init(*net, 1);
+    init(*net, 1, seed::default_kernel_init(seed::parse_config(o.config)));  // LeCun-normal for selu
     RMSprop<float> opt;
     SoftmaxCrossEntropy<float> loss;
     std::mt19937_64 rng(2);
@@ -115,7 +115,8 @@ int main(int argc, char** argv) {
     use_fast_blas_kernel(argv);
     Options o;
     CLI::App app{"Training throughput of the seed's MLPs (layerwise)"};
-    app.add_option("--config", o.config, "bn, plain or skip")->check(CLI::IsMember({"bn", "plain", "skip"}));
+    app.add_option("--config", o.config, "bn, plain, skip, selu, layernorm or rezero")
+        ->check(CLI::IsMember({"bn", "plain", "skip", "selu", "layernorm", "rezero"}));
     app.add_option("--depth", o.depth, "the seed's depth (" + seed::available_depths() + ")");
     app.add_option("--batch", o.batch, "batch size")->check(CLI::PositiveNumber);
     app.add_option("--steps", o.steps, "timed steps")->check(CLI::PositiveNumber);

@@ -7,8 +7,10 @@ PyTorch (Debian's python3-torch), for comparison.
     torch_reference.py --infer script --batch 1                 the same, TorchScript traced and frozen
 
 Same network (the seed's MLP: Linear+BatchNorm1d+ReLU, Linear+ReLU, or BN with a skip
-connection every two layers), Keras' initialisation (glorot-uniform kernels, zero biases),
-BatchNorm with eps 1e-3 and momentum 0.01 (Keras' 0.99), RMSprop (lr 1e-3, rho 0.9,
+connection every two layers; or a remedy's: Linear+SELU with LeCun-normal kernels,
+Linear+LayerNorm+ReLU, or Linear+ReLU pairs in ReZero blocks x + alpha F(x)), Keras'
+initialisation otherwise (glorot-uniform kernels, zero biases), BatchNorm with eps 1e-3 and
+momentum 0.01 (Keras' 0.99), LayerNorm with eps 1e-3 (Keras'), RMSprop (lr 1e-3, rho 0.9,
 eps 1e-7), cross-entropy on logits, MNIST-shaped random data. Prints what it measured and,
 last, samples_per_s=<number> (training) or us_per_call=<number> (--infer: the median over
 11 blocks of calls, as bench_infer).
@@ -31,9 +33,24 @@ class Residual(nn.Module):
         return x + self.block(x)
 
 
-def dense(i, o):
+class ReZero(nn.Module):
+    """x + alpha F(x), alpha a trainable scalar from 0 (Bachlechner et al. 2020)."""
+
+    def __init__(self, block):
+        super().__init__()
+        self.block = block
+        self.alpha = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        return x + self.alpha * self.block(x)
+
+
+def dense(i, o, lecun=False):
     layer = nn.Linear(i, o)
-    nn.init.xavier_uniform_(layer.weight)  # glorot-uniform, as Keras
+    if lecun:  # LeCun-normal: N(0, 1 / fan_in), as SELU needs
+        nn.init.normal_(layer.weight, std=i ** -0.5)
+    else:
+        nn.init.xavier_uniform_(layer.weight)  # glorot-uniform, as Keras
     nn.init.zeros_(layer.bias)
     return layer
 
@@ -52,18 +69,30 @@ def network(config, depth, width=128):
         layers += [dense(784, width), nn.ReLU()]
         for _ in range(depth - 2):
             layers += [dense(width, width), nn.ReLU()]
-    else:
+    elif config == "skip":
         layers += [dense(784, width), bn(width), nn.ReLU()]
         for _ in range((depth - 1) // 2):
             layers += [dense(width, width), bn(width), nn.ReLU(),
                        Residual(nn.Sequential(dense(width, width), bn(width))), nn.ReLU()]
+    elif config == "selu":
+        layers += [dense(784, width, lecun=True), nn.SELU()]
+        for _ in range(depth - 2):
+            layers += [dense(width, width, lecun=True), nn.SELU()]
+    elif config == "layernorm":
+        layers += [dense(784, width), nn.LayerNorm(width, eps=1e-3), nn.ReLU()]
+        for _ in range(depth - 2):
+            layers += [dense(width, width), nn.LayerNorm(width, eps=1e-3), nn.ReLU()]
+    else:  # rezero
+        layers += [dense(784, width), nn.ReLU()]
+        for _ in range((depth - 1) // 2):
+            layers.append(ReZero(nn.Sequential(dense(width, width), nn.ReLU(), dense(width, width), nn.ReLU())))
     layers.append(dense(width, 10))
     return nn.Sequential(*layers)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", default="bn", choices=["bn", "plain", "skip"])
+    ap.add_argument("--config", default="bn", choices=["bn", "plain", "skip", "selu", "layernorm", "rezero"])
     ap.add_argument("--depth", type=int, default=25)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--steps", type=int, default=300)

@@ -6,7 +6,8 @@
 Training throughput of the seed's 25-layer BatchNorm MLP (batch 128, float, RMSprop) for
 layerwise (bench_train) and PyTorch (benchmarks/torch_reference.py), alternating A B A B
 over several rounds on 1 and 2 threads, medians and per-round ratios; the GEMM-only
-ceiling; small-batch training (16, 32, 64); inference latency at batch 1 and 4
+ceiling; small-batch training (16, 32, 64); every seed-style network, the remedies' included,
+at 1 thread; inference latency at batch 1 and 4
 (bench_infer, frozen and as trained, against PyTorch eager and TorchScript); the study on a
 small grid, phase by phase, against its training steps alone and two at a time; peak memory
 of the 50-layer network; compile times. Nothing here is typed by hand: every number in
@@ -159,6 +160,13 @@ def main():
         small[b] = alternate({"layerwise": [bench, *args], "PyTorch": [*torch, *args],
                               "GEMM only": [bench, *args, "--gemm-only"]}, a.small_rounds, samples, f"batch {b}")
 
+    # Every seed-style network, the remedies' included, against the same network in PyTorch: 1 thread.
+    remedies = {}
+    for config in ("bn", "plain", "skip", "selu", "layernorm", "rezero"):
+        args = ["--config", config, "--depth", "25", "--batch", "128", "--steps", str(a.steps), "--threads", "1"]
+        remedies[config] = alternate({"layerwise": [bench, *args], "PyTorch": [*torch, *args]}, a.small_rounds,
+                                     samples, f"{config}-25")
+
     # Inference latency, the 25-layer BatchNorm net, 1 thread.
     infer = {}
     for b in (1, 4):
@@ -193,7 +201,7 @@ def main():
         run(["cmake", "--build", study_build, "-j", str(os.cpu_count()), "--target", "gradient_study"])
         study_compile = time.perf_counter() - t0
         compile_lines = [f"| one network's TU (benchmarks/compile_probe.cpp, seed BN MLP depth 25, -O3, make's overhead included) | {one:.1f} s |",
-                         f"| the study program (3 configs x depths 10..50 = 27 network types, -O3, {os.cpu_count()} cores, no ccache) | {study_compile:.1f} s |"]
+                         f"| the study program (6 configs x depths 10..50 = 54 network types, -O3, {os.cpu_count()} cores, no ccache) | {study_compile:.1f} s |"]
 
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     commit = run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]).strip()
@@ -248,6 +256,17 @@ def main():
         m = {k: statistics.median(v) for k, v in res.items()}
         L.append(f"| {b} | {m['layerwise']:.0f} | {m['PyTorch']:.0f} | {per_round(res, 'layerwise', 'PyTorch'):.2f}x "
                  f"| {m['GEMM only']:.0f} | {per_round(res, 'layerwise', 'GEMM only'):.0%} |")
+    L += [""]
+    L += ["## Every network, the remedies' included (1 thread)", "",
+          "Each seed-style network at depth 25, batch 128, RMSprop, 1 thread, against the same network in PyTorch "
+          "(benchmarks/torch_reference.py: Linear+SELU with LeCun-normal kernels, Linear+LayerNorm(eps 1e-3)+ReLU, "
+          "Linear+ReLU pairs in x + alpha F(x)). "
+          f"{a.steps} steps per run, {a.small_rounds} rounds; samples per second, median over rounds; the ratio is the "
+          "median of per-round ratios.", "",
+          "| network | layerwise | PyTorch | layerwise / PyTorch |", "|---|---|---|---|"]
+    for config, (res, _, _) in remedies.items():
+        m = {k: statistics.median(v) for k, v in res.items()}
+        L.append(f"| {config}-25 | {m['layerwise']:.0f} | {m['PyTorch']:.0f} | {per_round(res, 'layerwise', 'PyTorch'):.2f}x |")
     L += [""]
     L += ["## Inference latency (1 thread)", "",
           "One call of the seed's 25-layer BatchNorm MLP in inference mode: layerwise's forward on the caller's "
