@@ -24,7 +24,9 @@ bash scripts/fetch_mnist.sh  # the real-data tests read it (under CI=true they f
 
 if [ "${LAYERWISE_SANITIZE:-0}" = 1 ]; then
   dir=build-sanitize
-  extra+=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DLAYERWISE_SANITIZE=ON -DLAYERWISE_BUILD_EXAMPLES=OFF)
+  # -O1 -g1 (line tables for the reports' stacks) compiles in half the time of -O2 -g
+  extra+=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" -DLAYERWISE_SANITIZE=ON
+          -DLAYERWISE_BUILD_EXAMPLES=OFF)
 elif [ "${CI:-}" = true ]; then
   extra+=(-DLAYERWISE_WERROR=ON)  # the Release builds of both compilers are warning-clean
 fi
