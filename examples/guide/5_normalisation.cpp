@@ -7,14 +7,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <random>
-#include <stdexcept>
 #include <string>
 #include <utility>
-#include <vector>
 
 using namespace layerwise;
-using guide::make_data, guide::require, guide::same_bits;
+using guide::require, guide::same_bits, guide::quiet;
 
 namespace {
 // The mean and biased variance of row i.
@@ -31,21 +28,15 @@ std::pair<double, double> row_moments(const Matrix<float>& m, std::size_t i) {
 template <class Net>
 double train(Net& net, const Samples<float>& train_set, const Samples<float>& val_set) {
     RMSprop<float> optimizer(0.01f);
-    FitOptions options;
-    options.epochs = 8;
-    options.batch_size = 64;
-    options.verbosity = Verbosity::quiet;
+    const FitOptions options = quiet(8);
     const History history = fit(net, optimizer, train_set, val_set, options);
     return history.epochs.back().val_accuracy;
 }
 }  // namespace
 
 int main() {
-    Matrix<float> x_train, x_val;
-    std::vector<int> y_train, y_val;
-    make_data(2000, 1, x_train, y_train);
-    make_data(500, 2, x_val, y_val);
-    const Samples<float> train_set{x_train, y_train}, val_set{x_val, y_val};
+    const guide::Thirds data;
+    const Samples<float> train_set = data.train(), val_set = data.val();
 
     // BatchNorm normalises each feature over the batch; LayerNorm each sample over its features.
     using BnNet = Sequential<Dense<2, 32>, BatchNorm<32>, ReLU, Dense<32, 32>, BatchNorm<32>, ReLU, Dense<32, 3>>;
@@ -58,7 +49,7 @@ int main() {
 
     // At initialisation (gamma = 1, beta = 0) every row LayerNorm gives out has mean 0 and variance
     // var / (var + eps), var the row's own variance before it: ~1 unless the row is nearly constant.
-    ln.forward(x_val, Mode::inference);
+    ln.forward(data.x_val, Mode::inference);
     const Matrix<float>& before = ln.layer<0>().output();     // Dense's output: (500 x 32)
     const Matrix<float>& normalised = ln.layer<1>().output();  // LayerNorm's
     double worst_mean = 0, worst_variance = 0;
@@ -79,10 +70,10 @@ int main() {
     require(bn_accuracy > 0.9 && ln_accuracy > 0.9, "both train");
 
     // Train mode and inference differ for BatchNorm (batch against moving statistics), not for LayerNorm.
-    const Matrix<float> bn_train = bn.forward(x_val, Mode::train);
-    const Matrix<float> bn_inference = bn.forward(x_val, Mode::inference);
-    const Matrix<float> ln_train = ln.forward(x_val, Mode::train);
-    const Matrix<float> ln_inference = ln.forward(x_val, Mode::inference);
+    const Matrix<float> bn_train = bn.forward(data.x_val, Mode::train);
+    const Matrix<float> bn_inference = bn.forward(data.x_val, Mode::inference);
+    const Matrix<float> ln_train = ln.forward(data.x_val, Mode::train);
+    const Matrix<float> ln_inference = ln.forward(data.x_val, Mode::inference);
     require(!same_bits(bn_train, bn_inference), "BatchNorm's train and inference outputs differ");
     require(same_bits(ln_train, ln_inference), "LayerNorm's train and inference outputs are the same bits");
 
@@ -100,8 +91,8 @@ int main() {
     shallow.layer<0>().b = deep.layer<0>().b;
     shallow.layer<2>().W = deep.layer<3>().W;
     shallow.layer<2>().b = deep.layer<3>().b;
-    const Matrix<float> deep_out = deep.forward(x_val, Mode::inference);
-    const Matrix<float> shallow_out = shallow.forward(x_val, Mode::inference);
+    const Matrix<float> deep_out = deep.forward(data.x_val, Mode::inference);
+    const Matrix<float> shallow_out = shallow.forward(data.x_val, Mode::inference);
     require(same_bits(deep_out, shallow_out), "a ReZero net at construction equals the net without its blocks");
 
     const double deep_accuracy = train(deep, train_set, val_set);

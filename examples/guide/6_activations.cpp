@@ -9,14 +9,13 @@
 #include <cmath>
 #include <cstdio>
 #include <random>
-#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 using namespace layerwise;
-using guide::make_data, guide::require;
+using guide::require, guide::quiet;
 
 namespace {
 // The mean and (biased) variance of every element of m.
@@ -40,10 +39,7 @@ std::vector<std::pair<double, double>> selu_moments(Net& net) {
 }  // namespace
 
 int main() {
-    Matrix<float> x_train, x_val;
-    std::vector<int> y_train, y_val;
-    make_data(2000, 1, x_train, y_train);
-    make_data(500, 2, x_val, y_val);
+    const guide::Thirds data;
 
     // An activation's settings are members of its function, fn.
     using Net = Sequential<Dense<2, 32>, ELU, Dense<32, 32>, LeakyReLU, Dense<32, 32>, GELU, Dense<32, 3>>;
@@ -53,11 +49,8 @@ int main() {
     net.layer_as_declared<3>().fn.slope = 0.3;               // LeakyReLU: Keras' slope; PyTorch's 0.01 by default
     net.layer_as_declared<5>().fn.tanh_approximation = true; // GELU: PyTorch's approximate='tanh'; erf by default
     RMSprop<float> optimizer(0.01f);
-    FitOptions options;
-    options.epochs = 8;
-    options.batch_size = 64;
-    options.verbosity = Verbosity::quiet;
-    const History history = fit(net, optimizer, Samples<float>{x_train, y_train}, Samples<float>{x_val, y_val}, options);
+    const FitOptions options = quiet(8);
+    const History history = fit(net, optimizer, data.train(), data.val(), options);
     std::printf("ELU, LeakyReLU, GELU: validation accuracy %.3f\n", history.epochs.back().val_accuracy);
     require(history.epochs.back().val_accuracy > 0.9, "the network trains");
 

@@ -5,18 +5,15 @@
 
 #include <layerwise/core.hpp>
 
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <random>
-#include <stdexcept>
 #include <string>
 #include <utility>
-#include <vector>
 
 using namespace layerwise;
-using guide::make_data, guide::require, guide::same_bits;
+using guide::require, guide::same_bits, guide::quiet;
 
 namespace {
 // The sum of the squares of every kernel.
@@ -32,11 +29,8 @@ double kernel_squares(Net& net) {
 }  // namespace
 
 int main() {
-    Matrix<float> x_train, x_val;
-    std::vector<int> y_train, y_val;
-    make_data(2000, 1, x_train, y_train);
-    make_data(500, 2, x_val, y_val);
-    const Samples<float> train_set{x_train, y_train}, val_set{x_val, y_val};
+    const guide::Thirds data;
+    const Samples<float> train_set = data.train(), val_set = data.val();
 
     // A Dropout drops each unit with probability rate (0.5 unless set) in train mode only.
     Dropout<> alone(0.2);  // on its own: the rate at construction
@@ -75,10 +69,7 @@ int main() {
     // Training with dropout: the same seed and thread count give the same bits.
     auto train = [&](Net& network) {
         RMSprop<float> optimizer(0.005f);
-        FitOptions options;
-        options.epochs = 10;
-        options.batch_size = 64;
-        options.verbosity = Verbosity::quiet;
+        const FitOptions options = quiet(10);
         return fit(network, optimizer, train_set, val_set, options);
     };
     Net twin;
@@ -129,10 +120,7 @@ int main() {
     Net decayed, plain;
     init(decayed, 2);
     init(plain, 2);
-    FitOptions options;
-    options.epochs = 5;
-    options.batch_size = 64;
-    options.verbosity = Verbosity::quiet;
+    const FitOptions options = quiet(5);
     fit(decayed, adamw, train_set, val_set, options);
     fit(plain, no_decay, train_set, val_set, options);
     std::printf("sum of squared kernels after 5 epochs: %.1f with AdamW's decay 0.5, %.1f without\n",

@@ -9,22 +9,13 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
-#include <vector>
 
 using namespace layerwise;
-using guide::make_data, guide::require, guide::same_bits;
+using guide::require, guide::same_bits, guide::quiet;
 
 using Net = Sequential<Dense<2, 64>, ReLU, Dense<64, 64>, ReLU, Dense<64, 3>>;
 
 namespace {
-FitOptions quiet(std::size_t epochs) {
-    FitOptions options;
-    options.epochs = epochs;
-    options.batch_size = 64;
-    options.verbosity = Verbosity::quiet;
-    return options;
-}
-
 // What the history says the rate of each epoch's last step was, against base x the schedule's
 // factor there (fit computes base x factor in double and stores it in the optimizer's float).
 bool rates_follow(const History& history, const LearningRateSchedule& schedule, float base, std::size_t steps_per_epoch) {
@@ -40,11 +31,8 @@ bool rates_follow(const History& history, const LearningRateSchedule& schedule, 
 }  // namespace
 
 int main(int argc, char** argv) {
-    Matrix<float> x_train, x_val;
-    std::vector<int> y_train, y_val;
-    make_data(2000, 1, x_train, y_train);  // 2000 samples: 32 steps of 64 (the last one of 16)
-    make_data(500, 2, x_val, y_val);
-    const Samples<float> train_set{x_train, y_train}, val_set{x_val, y_val};
+    const guide::Thirds data;  // 2000 training samples: 32 steps of 64 (the last one of 16)
+    const Samples<float> train_set = data.train(), val_set = data.val();
     const std::size_t steps_per_epoch = 32;
 
     // SGD: plain, with momentum (v = m v - lr g; p += v), and with Nesterov's (p += m v - lr g).

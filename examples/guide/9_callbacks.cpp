@@ -12,22 +12,13 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 
 using namespace layerwise;
-using guide::make_data, guide::require;
+using guide::require, guide::quiet;
 
 using Net = Sequential<Dense<2, 64>, ReLU, Dense<64, 64>, ReLU, Dense<64, 3>>;
 
 namespace {
-FitOptions quiet(std::size_t epochs) {
-    FitOptions options;
-    options.epochs = epochs;
-    options.batch_size = 64;
-    options.verbosity = Verbosity::quiet;
-    return options;
-}
-
 // A callback of one's own: stops training once the validation accuracy reaches `target`.
 class StopAtAccuracy : public Callback {
 public:
@@ -44,11 +35,8 @@ private:
 }  // namespace
 
 int main() {
-    Matrix<float> x_train, x_val;
-    std::vector<int> y_train, y_val;
-    make_data(2000, 1, x_train, y_train);
-    make_data(500, 2, x_val, y_val);
-    const Samples<float> train_set{x_train, y_train}, val_set{x_val, y_val};
+    const guide::Thirds data;
+    const Samples<float> train_set = data.train(), val_set = data.val();
 
     // Early stopping: a rate far too high for Adam makes the validation loss stall; training
     // stops after `patience` epochs without a new best, and the history says why.

@@ -1,8 +1,9 @@
 // examples/guide/thirds.hpp — what the guide's programs share: their data set (three classes of
-// points in the plane) and how they state a check.
+// points in the plane), quiet training options, and how they state a check.
 #pragma once
 
 #include <layerwise/tensor.hpp>
+#include <layerwise/train/fit.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -28,6 +29,31 @@ inline void make_data(std::size_t n, std::uint64_t seed, layerwise::Matrix<float
         const double angle = std::atan2(x(i, 1), x(i, 0)) + M_PI;  // [0, 2 pi]
         y[i] = std::min(2, static_cast<int>(angle / (2 * M_PI / 3)));
     }
+}
+
+/// The programs' data: 2000 training points from seed 1 and 500 validation points from seed 2.
+struct Thirds {
+    layerwise::Matrix<float> x_train, x_val;  ///< (2000 x 2), (500 x 2)
+    std::vector<int> y_train, y_val;          ///< their classes
+    Thirds() {
+        make_data(2000, 1, x_train, y_train);
+        make_data(500, 2, x_val, y_val);
+    }
+    Thirds(const Thirds&) = delete;  // train() and val() view the members
+    Thirds& operator=(const Thirds&) = delete;
+    /// The training set, viewing x_train and y_train.
+    layerwise::Samples<float> train() const { return {x_train, y_train}; }
+    /// The validation set, viewing x_val and y_val.
+    layerwise::Samples<float> val() const { return {x_val, y_val}; }
+};
+
+/// fit's options for `epochs` epochs of mini-batches of 64, printing nothing.
+inline layerwise::FitOptions quiet(std::size_t epochs) {
+    layerwise::FitOptions options;
+    options.epochs = epochs;
+    options.batch_size = 64;
+    options.verbosity = layerwise::Verbosity::quiet;
+    return options;
 }
 
 /// Prints "what: yes" or "what: NO"; on NO, throws std::runtime_error naming the check, which
