@@ -220,9 +220,6 @@ int main(int argc, char** argv) {
                                        {split.test.images, split.test.labels}, checkpoint.options(fo), diagnostics);
             result.write_csv(out / "history.csv");
             io::save_npz(*net, out / "model.npz");
-            if (result.stopped_early && !o.quiet)
-                std::cout << "stopped early after epoch " << result.epochs.size() << ": " << o.monitor
-                          << " did not improve for " << o.early_stopping << " epochs\n";
             if (!o.quiet)
                 std::cout << "wrote " << (out / "history.csv").string() << ", " << (out / "model.npz").string()
                           << (o.keep_best ? ", " + (out / "best.npz").string() : std::string()) << " and "
