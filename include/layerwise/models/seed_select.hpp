@@ -3,7 +3,8 @@
 // The network is a type, so a program that takes --config and --depth on its command
 // line compiles every choice in and picks one: with_seed_network(config, depth, f) calls
 // f.template operator()<Net>() with Net = seed::Network<config, depth>. Depths 10, 15, ...,
-// 50 are compiled in; any other is an error that lists them. trainable_parameters(config,
+// 50 are compiled in; any other is an error that lists them. with_config(config, f) picks the
+// config alone (f.template operator()<C>()), for code split by config. trainable_parameters(config,
 // depth) counts a choice's parameters (a study's cost model).
 #pragma once
 
@@ -46,24 +47,31 @@ inline void check_depth(std::size_t depth, const std::string& what = "depth") {
 
 /// `f.template operator()<Network<C, depth>>()` for a depth given at run time (check_depth first).
 template <Config C, class F>
-void with_depth(std::size_t depth, F& f) {
+void with_depth(std::size_t depth, F&& f) {
     check_depth(depth);
     [&]<std::size_t... I>(std::index_sequence<I...>) {
         (void)((depth == depths[I] ? (f.template operator()<Network<C, depths[I]>>(), true) : false) || ...);
     }(std::make_index_sequence<std::size(depths)>{});
 }
 
+/// `f.template operator()<C>()` for a config given at run time: a program can compile each
+/// config's code in a translation unit of its own, and pick one here.
+template <class F>
+void with_config(Config config, F&& f) {
+    switch (config) {
+        case Config::bn: return f.template operator()<Config::bn>();
+        case Config::plain: return f.template operator()<Config::plain>();
+        case Config::skip: return f.template operator()<Config::skip>();
+        case Config::selu: return f.template operator()<Config::selu>();
+        case Config::layernorm: return f.template operator()<Config::layernorm>();
+        case Config::rezero: return f.template operator()<Config::rezero>();
+    }
+}
+
 /// `f.template operator()<Net>()` with `Net = Network<config, depth>` (the top of this file).
 template <class F>
 void with_seed_network(Config config, std::size_t depth, F&& f) {
-    switch (config) {
-        case Config::bn: return with_depth<Config::bn>(depth, f);
-        case Config::plain: return with_depth<Config::plain>(depth, f);
-        case Config::skip: return with_depth<Config::skip>(depth, f);
-        case Config::selu: return with_depth<Config::selu>(depth, f);
-        case Config::layernorm: return with_depth<Config::layernorm>(depth, f);
-        case Config::rezero: return with_depth<Config::rezero>(depth, f);
-    }
+    with_config(config, [&]<Config C>() { with_depth<C>(depth, f); });
 }
 
 /// The trainable parameters of network (config, depth), counted on one built for the purpose.
