@@ -8,6 +8,8 @@
 //   gradient_study --plan --shard 1/8 ...                  (print the 8 slices, run nothing)
 //   gradient_study --depths 25:40:5 --seeds 1:3 --rmsprop-epsilon inside,outside --bn-debias off,on
 //                                                          (one axis per suspected cause of the seed's collapse)
+//   gradient_study --configs plain --init orthogonal --gain 1,1.41421 --lr 3e-4,1e-3 --optimizer rmsprop,adamw
+//                                                          (remedies and step sizes are axes too)
 // Then: scripts/study_report.py study   (figures and REPORT.md; several folders merge).
 //
 // Every run writes OUT/<config>-d<depth>-s<seed>[-<setting>]/ (seed_settings.hpp names it):
@@ -16,47 +18,40 @@
 // for a network of your own). A run is built in OUT/.incomplete/ (study::RunFolder) and renamed
 // into place when complete, so a rerun skips finished runs; it saves its training state after
 // every epoch, so a run killed or preempted goes on from its last completed epoch, with the
-// bits of a run never stopped. The machinery is include/layerwise/study/.
+// bits of a run never stopped. The machinery is include/layerwise/study/; one run's training is
+// gradient_study_run.hpp, compiled once per config in a translation unit of its own.
+#include "gradient_study.hpp"
 #include "options.hpp"
-#include "seed_settings.hpp"
 
 #include <layerwise/blas_runtime.hpp>
-#include <layerwise/io/atomic_file.hpp>
-#include <layerwise/io/training_state.hpp>
-#include <layerwise/study/keras_history.hpp>
-#include <layerwise/study/recorder.hpp>
 #include <layerwise/study/runner.hpp>
 #include <layerwise/study/shard.hpp>
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>  // (seed_settings.hpp's describe() starts each run.json)
 #include <cstdio>
 #include <filesystem>
-#include <memory>
-#include <mutex>
 #include <optional>
 
 using namespace layerwise;
+using gradient_study::Options;
 namespace fs = std::filesystem;
 
-struct Options {
-    std::string configs = "bn,plain,skip", depths = "10:40:5", seeds = "1", numerics = "tf2";
-    std::string rmsprop_epsilon, bn_debias, bn_momentum, init;  // lists; empty: as the preset / Keras' default
-    std::size_t epochs = 20, batch = 128, jobs = 0, threads = 0, grad_every = 0, probe = 1024, train_inference = 10000;
-    std::string dataset = "mnist", data, out = "study", shard;  // shard empty: from the launcher, or all
-    bool plan = false;
-};
-
 void add_options(CLI::App& app, Options& o) {
+    seed::SettingsText& st = o.settings;
     app.add_option("--configs", o.configs, "comma-separated: bn, plain, skip, selu, layernorm, rezero");
     app.add_option("--depths", o.depths, "first:last:step or a list (compiled in: " + seed::available_depths() + ")");
     app.add_option("--seeds", o.seeds, "a list (1,2,3) or a range (1:5)");
-    app.add_option("--numerics", o.numerics, "tf2, keras2.1 or both (tf2,keras2.1): a study axis of presets");
-    app.add_option("--rmsprop-epsilon", o.rmsprop_epsilon, "inside, outside or both: overrides the preset's part");
-    app.add_option("--bn-debias", o.bn_debias, "on, off or both (on,off): overrides the preset's part");
-    app.add_option("--bn-momentum", o.bn_momentum, "BatchNorm momentum values, e.g. 0.99,0.9 (default 0.99)");
-    app.add_option("--init", o.init, "kernel initialisers: glorot_uniform, he_uniform, he_normal, lecun_normal, orthogonal "
+    app.add_option("--numerics", st.numerics, "tf2, keras2.1 or both (tf2,keras2.1): a study axis of presets");
+    app.add_option("--rmsprop-epsilon", st.rmsprop_epsilon, "inside, outside or both: overrides the preset's part");
+    app.add_option("--bn-debias", st.bn_debias, "on, off or both (on,off): overrides the preset's part");
+    app.add_option("--bn-momentum", st.bn_momentum, "BatchNorm momentum values, e.g. 0.99,0.9 (default 0.99)");
+    app.add_option("--init", st.init, "kernel initialisers: glorot_uniform, he_uniform, he_normal, lecun_normal, orthogonal "
                    "(default: the config's, glorot_uniform; lecun_normal for selu)");
+    app.add_option("--gain", st.gain, "gains on the initial kernels, e.g. 1,1.41421 (default 1)");
+    app.add_option("--optimizer", st.optimizer, "optimizers: rmsprop (the seed's), adam, adamw, sgd (default rmsprop)");
+    app.add_option("--lr", st.lr, "learning rates, e.g. 3e-4,1e-3,3e-3 (default: the optimizer's, 1e-3; sgd 0.01)");
+    app.add_option("--momentum", st.momentum, "sgd's momentum values, e.g. 0.9 (default 0)");
+    app.add_option("--clip-norm", st.clip_norm, "global gradient-norm clips, e.g. 0,1 (default 0: off)");
     app.add_option("--train-inference", o.train_inference,
                    "after each epoch, evaluate this many training images in inference mode (0: off)");
     app.add_option("--epochs", o.epochs, "epochs per run")->check(seed::whole_number(1));
@@ -87,62 +82,7 @@ std::vector<seed::Run> grid(const Options& o) {
     const std::vector<std::size_t> depths = study::parse_numbers(o.depths, "--depths"),
                                    seeds = study::parse_numbers(o.seeds, "--seeds");
     for (std::size_t d : depths) seed::check_depth(d, "--depths:");
-    return seed::run_grid(seed::settings_grid(o.numerics, o.rmsprop_epsilon, o.bn_debias, o.bn_momentum, o.init),
-                          study::split_names(o.configs), depths, seeds);
-}
-
-// run.json: what the run was (seed::describe), whether it diverged, and its seconds by phase.
-// Written last: it marks the run finished.
-std::string run_json(const Options& o, const seed::Run& run, std::size_t parameters, std::size_t train_inference,
-                     const History& h, const PhaseTimes& times) {
-    nlohmann::ordered_json meta = seed::describe(run);
-    meta.update({{"train_inference", train_inference}, {"epochs", o.epochs}, {"batch", o.batch},
-                 {"dataset", o.dataset}, {"parameters", parameters}, {"diverged", nullptr}});
-    if (h.divergence) meta["diverged"] = {{"epoch", h.divergence->epoch}, {"step", h.divergence->step}};
-    for (const auto& [phase, secs] : times.phases()) meta["seconds"][phase] = secs;
-    return meta.dump() + "\n";
-}
-
-// Trains one run into dir with its recorder; returns the seconds of its phases.
-PhaseTimes train(const Options& o, const seed::Run& run, const data::Split& split,
-                 const study::ProbeBatch<float>& probe, std::mutex& print, const fs::path& dir) {
-    PhaseTimes times;
-    seed::with_seed_network(run.config, run.depth, [&]<class Net>() {
-        auto net = std::make_unique<Net>();
-        init(*net, run.seed, *run.settings.init);
-        run.settings.apply(*net);
-        RMSprop<float> optimizer;
-        run.settings.apply(optimizer);
-        io::TrainingCheckpoint checkpoint(dir / "state.npz", *net, optimizer);  // a killed attempt's, if any
-        study::Recorder<Net> recorder(*net, probe.x, probe.y, dir, o.grad_every, checkpoint.resumed());
-        if (const TrainingState* s = checkpoint.resumed()) {
-            std::lock_guard lock(print);
-            std::printf("  %-28s resuming after epoch %zu/%zu\n", run.name().c_str(), s->epochs_done, o.epochs);
-            std::fflush(stdout);
-        }
-        FitDiagnostics diagnostics;
-        diagnostics.inference_train_samples = std::min(o.train_inference, split.train.size());
-        diagnostics.on_epoch_end = [&](const EpochRecord& r) {
-            std::lock_guard lock(print);
-            std::fputs(study::epoch_summary(run.name(), r, o.epochs).c_str(), stdout);
-            std::fflush(stdout);
-        };
-        const FitOptions fo = checkpoint.options(
-            {.epochs = o.epochs, .batch_size = o.batch, .seed = run.seed, .verbosity = Verbosity::quiet},
-            [&] { return recorder.progress(); });
-        const History h = fit(*net, optimizer, {split.train.images, split.train.labels},
-                              {split.test.images, split.test.labels}, fo, recorder.diagnostics(diagnostics));
-        recorder.write();
-        times = h.times;
-        times += recorder.times();
-        auto timed = times.measure("files");
-        io::write_file_atomically(dir / "history.csv", h.csv());
-        io::write_file_atomically(dir / "keras_history.csv", study::keras_history_csv(h));
-        fs::remove(dir / "state.npz");  // the finished run's folder holds its results only
-        io::write_file_atomically(
-            dir / "run.json", run_json(o, run, Net::parameter_count, diagnostics.inference_train_samples, h, times));
-    });
-    return times;
+    return seed::run_grid(seed::settings_grid(o.settings), study::split_names(o.configs), depths, seeds);
 }
 
 int main(int argc, char** argv) {
@@ -162,7 +102,7 @@ int main(int argc, char** argv) {
         const std::vector<double> cost = seed::run_costs(runs, o.epochs);
         const std::vector<std::size_t> plan = study::plan_shards(cost, shard.count);
         if (o.plan) {
-            std::printf("%s: plan of %zu runs in %zu shards (cost: trainable parameters x epochs)\n%s", me, runs.size(),
+            std::printf("%s: plan of %zu runs in %zu shards (cost: parameters x epochs)\n%s", me, runs.size(),
                         shard.count, study::plan_table(plan, cost, names, shard.count).c_str());
             return 0;
         }
@@ -185,7 +125,13 @@ int main(int argc, char** argv) {
         std::vector<study::Job> work;
         for (std::size_t k : todo)
             work.push_back({names[k],
-                            [&, &run = runs[k]](const fs::path& dir) { return train(o, run, split, probe, print, dir); },
+                            [&, &run = runs[k]](const fs::path& dir) {
+                                PhaseTimes times;
+                                seed::with_config(run.config, [&]<seed::Config C>() {
+                                    times = gradient_study::train_config<C>({o, run, split, probe, print, dir});
+                                });
+                                return times;
+                            },
                             "state.npz"});
         const study::RunsDone done = study::run_jobs(me, out, work, jobs, print);
         if (done.failed) return 1;

@@ -11,89 +11,45 @@
 //   train_mnist --config rezero --depth 50 --optimizer adamw --weight-decay 0.05 --clip-norm 1
 //               --lr-schedule warmup:500+cosine --early-stopping 3 --keep-best   (one command)
 #include "options.hpp"
-#include "seed_settings.hpp"
+#include "train_mnist.hpp"
 
 #include <layerwise/blas_runtime.hpp>
-#include <layerwise/data/mnist.hpp>
-#include <layerwise/init.hpp>
-#include <layerwise/models/seed_select.hpp>
-#include <layerwise/io/keep_best.hpp>
-#include <layerwise/io/npz.hpp>
-#include <layerwise/io/training_state.hpp>
-#include <layerwise/optim/any_optimizer.hpp>
-#include <layerwise/summary.hpp>
-#include <layerwise/train/callbacks.hpp>
-#include <layerwise/train/fit.hpp>
-#include <layerwise/train/schedule.hpp>
+#include <layerwise/parallel.hpp>
 
 #include <CLI/CLI.hpp>
 
 #include <filesystem>
 #include <iostream>
-#include <memory>
 #include <optional>
+#include <stdexcept>
 
 using namespace layerwise;
+using train_mnist::Options;
 namespace fs = std::filesystem;
 
-struct Options {
-    std::string config = "bn";
-    std::size_t depth = 10;
-    std::size_t epochs = 5;
-    std::size_t batch = 128;
-    std::string optimizer = "rmsprop";
-    double lr = 0;  // 0: the optimizer's default
-    std::optional<double> momentum, weight_decay;  // unset: the optimizer's default
-    bool nesterov = false;
-    double clip_norm = 0;  // 0: no clipping
-    std::string lr_schedule = "constant";
-    std::string monitor = "val_loss";
-    std::size_t early_stopping = 0, reduce_lr_on_plateau = 0;  // patience in epochs; 0: off
-    double reduce_lr_factor = 0.1;
-    bool keep_best = false;
-    std::uint64_t seed = 1;
-    std::string dataset = "mnist";
-    std::string data;
-    std::string out;
-    std::string numerics = "tf2";
-    std::string rmsprop_epsilon, bn_debias, bn_momentum, init;  // empty: as the preset / Keras' default
-    std::size_t train_inference = 10000;
-    bool quiet = false;
-    bool resume = false;
-    std::size_t threads = 1;
-};
-
-// The optimizer the options choose, with their learning rate, momentum and weight decay
-// (each left at the optimizer's default unless given). fit is compiled once, for AnyOptimizer.
-AnyOptimizer<float> make_optimizer(const Options& o) {
-    if ((o.momentum || o.nesterov) && o.optimizer != "sgd")
+// The settings the options choose (seed_settings.hpp): the numerics, BatchNorm, initialiser,
+// optimizer and clipping; a setting that does not apply to the optimizer is refused.
+seed::Settings settings_of(const Options& o) {
+    seed::SettingsText text;
+    text.numerics = o.numerics;
+    text.rmsprop_epsilon = o.rmsprop_epsilon;
+    text.bn_debias = o.bn_debias;
+    text.bn_momentum = o.bn_momentum;
+    text.init = o.init;
+    text.gain = o.gain;
+    seed::Settings s = seed::make_settings(text);
+    if (!o.rmsprop_epsilon.empty() && o.optimizer != "rmsprop")
+        throw std::invalid_argument("--rmsprop-epsilon applies to --optimizer rmsprop only, not " + o.optimizer);
+    if (o.momentum && o.optimizer != "sgd")
         throw std::invalid_argument("--momentum and --nesterov apply to --optimizer sgd only, not " + o.optimizer);
-    if (o.nesterov && o.momentum.value_or(0) == 0)
-        throw std::invalid_argument("--nesterov needs --momentum greater than 0");
-    auto set_up = [&](auto opt) -> AnyOptimizer<float> {
-        if (o.lr > 0) opt.learning_rate = float(o.lr);
-        if (o.weight_decay) opt.weight_decay = float(*o.weight_decay);
-        if constexpr (requires { opt.nesterov; }) {
-            opt.momentum = float(o.momentum.value_or(0));
-            opt.nesterov = o.nesterov;
-        }
-        return opt;
-    };
-    if (o.optimizer == "rmsprop") return set_up(RMSprop<float>());
-    if (o.optimizer == "adam") return set_up(Adam<float>());
-    if (o.optimizer == "adamw") return set_up(AdamW<float>());
-    return set_up(SGD<float>());
-}
-
-// The callbacks the options ask for, watching --monitor; keep-best writes out/best.npz.
-template <class Net>
-std::vector<std::shared_ptr<Callback>> make_callbacks(const Options& o, Net& net, const fs::path& out) {
-    std::vector<std::shared_ptr<Callback>> callbacks;
-    if (o.reduce_lr_on_plateau > 0)
-        callbacks.push_back(std::make_shared<ReduceLROnPlateau>(o.monitor, o.reduce_lr_factor, o.reduce_lr_on_plateau));
-    if (o.early_stopping > 0) callbacks.push_back(std::make_shared<EarlyStopping>(o.monitor, o.early_stopping));
-    if (o.keep_best) callbacks.push_back(io::keep_best(out / "best.npz", net, o.monitor));
-    return callbacks;
+    s.optimizer = {.name = o.optimizer,
+                   .learning_rate = o.lr > 0 ? std::optional(o.lr) : std::nullopt,
+                   .momentum = o.momentum.value_or(0),
+                   .nesterov = o.nesterov,
+                   .weight_decay = o.weight_decay};
+    s.optimizer.check();
+    s.clip_norm = o.clip_norm;
+    return s;
 }
 
 int main(int argc, char** argv) {
@@ -159,6 +115,8 @@ int main(int argc, char** argv) {
                    "kernel initialiser: glorot_uniform, he_uniform, he_normal, lecun_normal or orthogonal (default: "
                    "the config's: Keras' glorot_uniform, lecun_normal for selu)")
         ->check(CLI::IsMember({"glorot_uniform", "he_uniform", "he_normal", "lecun_normal", "orthogonal"}));
+    app.add_option("--gain", o.gain, "a gain on every initial kernel, e.g. 1.41421 for orthogonal ReLU nets (default 1)")
+        ->check(CLI::PositiveNumber);
     app.add_option("--train-inference", o.train_inference,
                    "after each epoch, evaluate this many training images in inference mode (0: off)");
     app.add_flag("--quiet", o.quiet, "print nothing while training (a resumed run still says so)");
@@ -173,13 +131,7 @@ int main(int argc, char** argv) {
     set_threads(o.threads);
     try {
         const seed::Config config = seed::parse_config(o.config);
-        const seed::Settings settings =
-            seed::make_run(config, o.depth, o.seed,
-                           seed::make_settings(o.numerics, o.rmsprop_epsilon, o.bn_debias, o.bn_momentum, o.init))
-                .settings;
-        AnyOptimizer<float> optimizer = make_optimizer(o);
-        if (!o.rmsprop_epsilon.empty() && o.optimizer != "rmsprop")
-            throw std::invalid_argument("--rmsprop-epsilon applies to --optimizer rmsprop only, not " + o.optimizer);
+        const seed::Settings settings = seed::make_run(config, o.depth, o.seed, settings_of(o)).settings;
         const fs::path out = o.out.empty() ? fs::path("runs") / (o.config + "-d" + std::to_string(o.depth) + "-s" +
                                                                  std::to_string(o.seed))
                                            : fs::path(o.out);
@@ -187,45 +139,7 @@ int main(int argc, char** argv) {
         const data::Split split = seed::load_dataset(o.dataset, o.data);
         fs::create_directories(out);
 
-        seed::with_seed_network(config, o.depth, [&]<class Net>() {
-            auto net = std::make_unique<Net>();  // parameters and workspaces: megabytes, so on the heap
-            init(*net, o.seed, *settings.init);
-            if (!o.quiet) summary(*net, std::cout, o.config + "_" + std::to_string(o.depth));
-            FitOptions fo;
-            fo.epochs = o.epochs;
-            fo.batch_size = o.batch;
-            fo.seed = o.seed;
-            fo.schedule = parse_schedule(o.lr_schedule);
-            fo.clip_norm = o.clip_norm;
-            fo.callbacks = make_callbacks(o, *net, out);
-            if (o.quiet) fo.verbosity = Verbosity::quiet;
-            FitDiagnostics diagnostics;
-            diagnostics.inference_train_samples = std::min(o.train_inference, split.train.size());
-            History history;
-            diagnostics.on_epoch_end = [&](const EpochRecord& r) {  // keep a complete history.csv after every epoch
-                history.epochs.push_back(r);
-                history.write_csv(out / "history.csv");
-            };
-            settings.apply(*net);
-            if (auto* rms = optimizer.get<RMSprop<float>>()) settings.apply(*rms);
-            io::TrainingCheckpoint checkpoint(out / "state.npz", *net, optimizer, o.resume);
-            if (const TrainingState* s = checkpoint.resumed()) {  // said even with --quiet
-                history.epochs = s->epochs;
-                std::cout << "resuming from " << checkpoint.file().string() << " after epoch " << s->epochs_done
-                          << std::endl;
-            } else if (o.resume) {
-                std::cout << "no " << checkpoint.file().string() << " to resume from: starting at epoch 1\n";
-            }
-            const History result = fit(*net, optimizer, {split.train.images, split.train.labels},
-                                       {split.test.images, split.test.labels}, checkpoint.options(fo), diagnostics);
-            result.write_csv(out / "history.csv");
-            io::save_npz(*net, out / "model.npz");
-            if (!o.quiet)
-                std::cout << "wrote " << (out / "history.csv").string() << ", " << (out / "model.npz").string()
-                          << (o.keep_best ? ", " + (out / "best.npz").string() : std::string()) << " and "
-                          << (out / "state.npz").string() << "\n";
-            if (result.divergence) status = 3;
-        });
+        seed::with_config(config, [&]<seed::Config C>() { status = train_mnist::train_config<C>(o, settings, split, out); });
     } catch (const std::exception& e) {
         std::cerr << "train_mnist: " << e.what() << "\n";
         return 2;

@@ -71,6 +71,15 @@ for d in sched mom clip mon factor; do [ ! -e "$work/$d" ] || fail "train_mnist 
 stamp=$(stat -c %Y.%N "$work/study/bn-d10-s1/run.json")
 refused "gradient_study --jobs 99" "--jobs" "must be a whole number from 1 to" -- "$study" "${quick[@]}" --jobs 99 --out "$work/study"
 refused "gradient_study --configs" "unknown config 'bm'" -- "$study" "${quick[@]}" --configs bm --out "$work/study"
+# the study's optimizer and initialiser axes: each bad value of a list is refused by option
+refused "gradient_study --lr" "--lr: '-3e-4' is not a number in [0, inf)" -- "$study" "${quick[@]}" --lr 1e-3,-3e-4 --out "$work/study"
+refused "gradient_study --lr 0" "--lr: 0 would not train" -- "$study" "${quick[@]}" --lr 0 --out "$work/study"
+refused "gradient_study --gain 0" "--gain: 0 would make every kernel zero" -- "$study" "${quick[@]}" --gain 1,0 --out "$work/study"
+refused "gradient_study --optimizer" "--optimizer: 'adagrad' is none of rmsprop, adam, adamw and sgd" \
+  -- "$study" "${quick[@]}" --optimizer rmsprop,adagrad --out "$work/study"
+refused "gradient_study --momentum with rmsprop" "--momentum and --nesterov apply to --optimizer sgd only, not rmsprop" \
+  -- "$study" "${quick[@]}" --momentum 0.9 --out "$work/study"
+refused "gradient_study --clip-norm" "--clip-norm: 'x' is not a number in [0, inf)" -- "$study" "${quick[@]}" --clip-norm x --out "$work/study"
 [ "$(stat -c %Y.%N "$work/study/bn-d10-s1/run.json")" = "$stamp" ] || fail "a refused rerun touched the finished study"
 refused "gradient_study --out a file" "--out $work/plainfile: exists and is not a directory" \
   -- "$study" "${quick[@]}" --configs bn --depths 10 --out "$work/plainfile"
