@@ -51,8 +51,38 @@ grep -q "2 runs in the grid, 2 in shard 1/1, 2 already done" "$work/axes.log" ||
 [ -f "$work/axes/plain-d10-s1-he_normal/run.json" ] || fail "plain's run should ignore --bn-momentum: $(ls "$work/axes")"
 $py -c 'import json, sys; m = json.load(open(sys.argv[1])); sys.exit(not (m["bn_momentum"] == 0.9 and m["init"] == "he_normal"))' \
   "$work/axes/bn-d10-s1-bnmom0.9+he_normal/run.json" || fail "run.json lacks the settings"
-# one seed: no cell shows a std
+# the remedy and step-size axes: each in the run's name, run.json and summary.csv, and trained
+# with (history.csv's learning_rate); lr 1e-3 under RMSprop is the default run, not another one
+small=(--data "$work/data" --depths 10 --probe 64 --batch 64 --seeds 1 --epochs 1)
+"$study" "${small[@]}" --configs plain --init orthogonal --gain 1.41421 --optimizer adamw --lr 3e-3 --clip-norm 1 \
+  --out "$work/axes" > /dev/null
+remedy=$work/axes/plain-d10-s1-orthogonal+gain1.41421+adamw+lr0.003+clip1
+[ -f "$remedy/run.json" ] || fail "no run folder for --init orthogonal --gain --optimizer --lr --clip-norm: $(ls "$work/axes")"
+$py -c 'import json, sys
+m = json.load(open(sys.argv[1]))
+want = {"init": "orthogonal", "gain": 1.41421, "optimizer": "adamw", "learning_rate": 0.003, "clip_norm": 1}
+sys.exit(any(m.get(k) != v for k, v in want.items()))' "$remedy/run.json" || fail "run.json lacks the remedy axes: $(cat "$remedy/run.json")"
+awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == "learning_rate") c = i}
+         NR > 1 && ($c - 0.003) ^ 2 > 1e-16 {bad = 1} END {exit bad || !c}' "$remedy/history.csv" || fail "the run did not train at lr 0.003"
+"$study" "${small[@]}" --configs plain --lr 1e-3,3e-4 --out "$work/axes" > /dev/null
+"$study" "${small[@]}" --configs plain --optimizer sgd --momentum 0.9 --out "$work/axes" > /dev/null
+for run in plain-d10-s1 plain-d10-s1-lr0.0003 plain-d10-s1-sgd_m0.9; do
+  [ -f "$work/axes/$run/run.json" ] || fail "no run folder $run: $(ls "$work/axes")"
+done
+[ "$(ls "$work/axes" | grep -c lr0.001)" = 0 ] || fail "lr 1e-3 under RMSprop named a run of its own"
+cmp -s <(cut -d, -f2-5 "$work/axes/plain-d10-s1/history.csv") <(cut -d, -f2-5 "$work/axes/plain-d10-s1-sgd_m0.9/history.csv") &&
+  fail "SGD trained the same numbers as RMSprop"
+
+# one seed: no cell shows a std; summary.csv has every axis as a column
 $py "$src/scripts/study_report.py" "$work/axes" > /dev/null
+$py -c 'import csv, sys
+rows = {r["setting"]: r for r in csv.DictReader(open(sys.argv[1]))}
+r = rows["orthogonal+gain1.41421+adamw+lr0.003+clip1"]
+ok = (r["config"], r["init"], float(r["gain"]), r["optimizer"], float(r["learning_rate"]), float(r["clip_norm"])) == \
+     ("plain", "orthogonal", 1.41421, "adamw", 0.003, 1.0)
+ok = ok and rows["sgd_m0.9"]["optimizer"] == "sgd" and float(rows["sgd_m0.9"]["momentum"]) == 0.9
+ok = ok and float(rows["lr0.0003"]["learning_rate"]) == 0.0003 and rows["tf2"]["optimizer"] == "rmsprop"
+sys.exit(not ok)' "$work/axes/summary.csv" || fail "summary.csv lacks an axis: $(cat "$work/axes/summary.csv")"
 ! table "$work/axes" | grep -q '±' || fail "a one-seed study shows a std"
 grep -q '^| bn | [0-9.]*<br>[0-9.]*–[0-9.]* · [01]/1 |$' "$work/axes/REPORT.md" || fail "one-seed cell format: $(table "$work/axes")"
 
@@ -119,5 +149,9 @@ for e in doc["events"]:
 }
 diff <(events "$a") <(events "$b") > /dev/null || fail "the event file's events differ after resuming"
 [ -z "$(ls -A "$work/resumed/.incomplete")" ] || fail ".incomplete not empty after the resumed run"
+
+# the report's statistics (Wilson intervals, collapse probabilities, empirical p-values, the
+# step-size and remedy sections) on synthetic runs with known answers
+$py "$src/tests/study/test_study_report.py" "$src" "$work/report" || fail "study_report.py's statistics"
 
 echo "study: runs complete, shards merge to the unsharded table, a killed study resumes, a run killed inside an epoch ends with the bits of one never stopped"
