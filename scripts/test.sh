@@ -6,6 +6,8 @@
 #   LAYERWISE_BASELINE=1 scripts/test.sh       for any x86-64 (-march=x86-64: SSE2, no AVX) instead
 #                                              of this CPU, checked to hold no AVX instruction,
 #                                              in build[-clang]-baseline/
+#   LAYERWISE_SEED_DEPTHS=10,15,40             compiles only these depths into train_mnist and
+#                                              gradient_study (the tests use no other)
 #   LAYERWISE_CTEST_EXCLUDE=REGEX              leaves out the tests whose name matches (ctest -E);
 #                                              CI runs the slow tests that start Slurm, MPI, PyTorch
 #                                              or a consumer build once, in the first (g++) run
@@ -34,6 +36,7 @@ if [ "${LAYERWISE_BASELINE:-0}" = 1 ]; then
   dir=$dir-baseline
   extra+=(-DLAYERWISE_NATIVE=OFF "-DCMAKE_CXX_FLAGS=-march=x86-64 -mtune=generic")
 fi
+extra+=("-DLAYERWISE_SEED_DEPTHS=${LAYERWISE_SEED_DEPTHS:-}")  # (empty: every depth)
 cmake -S . -B "$dir" -DCMAKE_CXX_COMPILER_LAUNCHER=ccache "${extra[@]}"
 cmake --build "$dir" -j "$(nproc)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

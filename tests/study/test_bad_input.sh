@@ -26,21 +26,23 @@ quick=(--data "$work/data" "${opts[@]}")
 for prog in "$train" "$study"; do
   name=$(basename "$prog")
   depth_opt=--depth; [ "$name" = gradient_study ] && depth_opt=--depths
+  # gradient_study's default depths (10:40:5) may not all be compiled in (LAYERWISE_SEED_DEPTHS)
+  one=("$depth_opt" 10)
   refused "$name $depth_opt 13" "13 is not compiled in (available: 10, 15" -- "$prog" "${quick[@]}" "$depth_opt" 13 --out "$work/d13"
   [ ! -e "$work/d13" ] || fail "$name $depth_opt 13 created its --out folder"
-  refused "$name --batch 0" "--batch" "must be a whole number of at least 2, not '0'" -- "$prog" "${quick[@]}" --batch 0 --out "$work/b0"
-  refused "$name --epochs -1" "--epochs" "must be a whole number of at least 1, not '-1'" -- "$prog" "${quick[@]}" --epochs -1 --out "$work/e1"
+  refused "$name --batch 0" "--batch" "must be a whole number of at least 2, not '0'" -- "$prog" "${quick[@]}" "${one[@]}" --batch 0 --out "$work/b0"
+  refused "$name --epochs -1" "--epochs" "must be a whole number of at least 1, not '-1'" -- "$prog" "${quick[@]}" "${one[@]}" --epochs -1 --out "$work/e1"
   [ ! -e "$work/b0" ] && [ ! -e "$work/e1" ] || fail "$name created an --out folder for a refused option"
 
   # --out under a regular file
   touch "$work/plainfile"
   refused "$name --out under a file" "--out $work/plainfile/run: cannot be created: $work/plainfile is not a directory" \
-    -- "$prog" "${quick[@]}" --out "$work/plainfile/run"
+    -- "$prog" "${quick[@]}" "${one[@]}" --out "$work/plainfile/run"
 
   # both training files missing: both are named, whatever the order of evaluation
   mkdir -p "$work/half" && cp "$work/data"/t10k-* "$work/half/"
   refused "$name with two files missing" "missing train-images-idx3-ubyte, train-labels-idx1-ubyte" \
-    -- "$prog" "${opts[@]}" --data "$work/half" --out "$work/half-out"
+    -- "$prog" "${opts[@]}" "${one[@]}" --data "$work/half" --out "$work/half-out"
 done
 
 # train_mnist: an existing directory named model.npz where the model goes, next to an earlier
@@ -67,7 +69,8 @@ refused "train_mnist --reduce-lr-factor 1" "--reduce-lr-factor" "must be a numbe
 for d in sched mom clip mon factor; do [ ! -e "$work/$d" ] || fail "train_mnist created --out $work/$d for a refused option"; done
 
 # gradient_study: a finished study is left alone by a refused rerun, and --out that is a file is refused
-"$study" "${quick[@]}" --configs bn --depths 10 --out "$work/study" > /dev/null
+quick+=(--depths 10)
+"$study" "${quick[@]}" --configs bn --out "$work/study" > /dev/null
 stamp=$(stat -c %Y.%N "$work/study/bn-d10-s1/run.json")
 refused "gradient_study --jobs 99" "--jobs" "must be a whole number from 1 to" -- "$study" "${quick[@]}" --jobs 99 --out "$work/study"
 refused "gradient_study --configs" "unknown config 'bm'" -- "$study" "${quick[@]}" --configs bm --out "$work/study"
@@ -82,5 +85,5 @@ refused "gradient_study --momentum with rmsprop" "--momentum and --nesterov appl
 refused "gradient_study --clip-norm" "--clip-norm: 'x' is not a number in [0, inf)" -- "$study" "${quick[@]}" --clip-norm x --out "$work/study"
 [ "$(stat -c %Y.%N "$work/study/bn-d10-s1/run.json")" = "$stamp" ] || fail "a refused rerun touched the finished study"
 refused "gradient_study --out a file" "--out $work/plainfile: exists and is not a directory" \
-  -- "$study" "${quick[@]}" --configs bn --depths 10 --out "$work/plainfile"
+  -- "$study" "${quick[@]}" --configs bn --out "$work/plainfile"
 echo "bad input: every case refused by name and reason, before anything was read or written"

@@ -20,7 +20,13 @@
 
 namespace layerwise::seed {
 
-inline constexpr std::size_t depths[] = {10, 15, 20, 25, 30, 35, 40, 45, 50};  ///< the depths compiled in
+// A program may compile fewer depths: -DLAYERWISE_SEED_DEPTHS=10,15,40 (CMake's
+// LAYERWISE_SEED_DEPTHS sets it for the example programs; CI's second compiler uses it, since
+// every depth instantiates the same code).
+#ifndef LAYERWISE_SEED_DEPTHS
+#define LAYERWISE_SEED_DEPTHS 10, 15, 20, 25, 30, 35, 40, 45, 50
+#endif
+inline constexpr std::size_t depths[] = {LAYERWISE_SEED_DEPTHS};  ///< the depths compiled in
 
 /// depths as text: "10, 15, ..., 50".
 inline std::string available_depths() {
