@@ -21,6 +21,7 @@ import json
 import math
 import os
 import shutil
+import subprocess
 import sys
 import time
 from contextlib import redirect_stdout
@@ -286,6 +287,28 @@ def check_missing_learning_rate(sr, study):
     check("No remedy has runs yet" in text, f"the remedy section without remedies:\n{text}")
 
 
+def check_edges(src, work):
+    """study_edges.py: the edge depths of a known pattern, and no answer while runs are missing."""
+    sys.path.insert(0, os.path.join(src, "scripts"))
+    import study_edges
+    check(study_edges.edge_depths({10: 0, 15: 0, 20: 1, 25: 3, 30: 3}, 3) == [20], "one mixed depth")
+    check(study_edges.edge_depths({10: 0, 15: 0, 20: 3, 25: 3}, 3) == [15, 20], "a jump from 0/3 to 3/3")
+    check(study_edges.edge_depths({10: 0, 15: 0}, 3) == [], "never collapses: no edge")
+    check(study_edges.edge_depths({10: 3, 15: 3}, 3) == [], "always collapses: no edge")
+    study = os.path.join(work, "edges")
+    for d, finals in ((10, (0.97, 0.97)), (15, (0.97, 0.10)), (20, (0.10, 0.10))):
+        for s, final in enumerate(finals, 1):
+            write_run(study, "plain", d, s, "orthogonal", final=final, init="orthogonal")
+    script = os.path.join(src, "scripts", "study_edges.py")
+    run = lambda *a: subprocess.run([sys.executable, script, study, "plain", "orthogonal", *a],  # noqa: E731
+                                    capture_output=True, text=True)
+    got = run("--depths", "10:20:5", "--seeds", "2")
+    check(got.returncode == 0 and got.stdout.strip() == "15", f"study_edges.py: {got.stdout} {got.stderr}")
+    got = run("--depths", "10:25:5", "--seeds", "2")
+    check(got.returncode == 3 and "plain-d25-s1-orthogonal plain-d25-s2-orthogonal" in got.stderr,
+          f"study_edges.py with runs missing: {got.returncode} {got.stderr}")
+
+
 def main():
     if len(sys.argv) != 3:
         sys.exit("usage: test_study_report.py SOURCE_DIR WORK_DIR")
@@ -299,8 +322,9 @@ def main():
     study = os.path.join(work, "study")
     seconds = check_report(sr, study, os.path.join(work, "report"))
     check_missing_learning_rate(sr, study)
+    check_edges(src, work)
     print(f"study_report: Wilson intervals, SELU's moments, the collapse, step-size, remedy and propagation "
-          f"sections on a synthetic study ({seconds:.1f} s), summary.csv's new columns")
+          f"sections on a synthetic study ({seconds:.1f} s), summary.csv's new columns, study_edges.py")
 
 
 if __name__ == "__main__":
