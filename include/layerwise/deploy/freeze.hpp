@@ -95,7 +95,7 @@ namespace detail {
 template <std::size_t In, std::size_t N, class T>
 void fold_into(const Dense<In, N, T>& d, const BatchNorm<N, T>& bn, Dense<In, N, T>& out) {
     for (std::size_t j = 0; j < N; ++j) {
-        const T a = bn.gamma(j) / std::sqrt(bn.moving_variance(j) + BatchNorm<N, T>::epsilon);
+        const T a = bn.gamma(j) / std::sqrt(bn.moving_variance(j) + bn.epsilon);
         for (std::size_t i = 0; i < In; ++i) out.W(i, j) = d.W(i, j) * a;  // W' = W a
         out.b(j) = (d.b(j) - bn.moving_mean(j)) * a + bn.beta(j);          // b' = (b - moving_mean) a + beta
     }

@@ -47,7 +47,6 @@ public:
     static constexpr std::size_t out_features = N;  ///< output width, the same
     static constexpr std::size_t parameter_count = 4 * N;  ///< 4 N: Keras counts the moving statistics
     static constexpr std::string_view name = "batch_normalization";  ///< the base of its names in a network (visit.hpp)
-    static constexpr T epsilon = T(1e-3);  ///< added to the variance under the square root (Keras' default)
 
     Vector<T> gamma = zeros<T>(N);            ///< gamma: (N) scale, trainable
     Vector<T> beta = zeros<T>(N);             ///< beta: (N) shift, trainable
@@ -55,6 +54,8 @@ public:
     Vector<T> moving_variance = zeros<T>(N);  ///< (N) not trainable
     Vector<T> dgamma = zeros<T>(N);           ///< (N) dLoss/dgamma of the last backward
     Vector<T> dbeta = zeros<T>(N);            ///< (N) dLoss/dbeta of the last backward
+    T epsilon = T(1e-3);                      ///< added to the variance under the square root (Keras' default;
+                                              ///< PyTorch's BatchNorm1d: 1e-5)
     T momentum = T(0.99);                     ///< of the moving averages (Keras' default)
     bool zero_debias = false;                 ///< Keras 2.1.5's moving averages, see the top of this file
     bool track_moving_statistics = true;      ///< false: train mode leaves the moving statistics alone
