@@ -65,6 +65,26 @@ function(layerwise_find_data out)
   _layerwise_report(${out} "${missing}")
 endfunction()
 
+# onnx: ONNX export and import, on ONNX's own generated protobuf classes and checker (Debian:
+# libonnx-dev, whose CMake package needs protobuf::libprotobuf from CMake's FindProtobuf:
+# libprotobuf-dev). The imported targets are onnx and onnx_proto, which carry
+# ONNX_NAMESPACE=onnx and ONNX_ML=1, the macros the installed headers were generated with.
+function(layerwise_find_onnx out)
+  set(missing "")
+  if(NOT TARGET protobuf::libprotobuf)
+    find_package(Protobuf QUIET)
+  endif()
+  if(NOT TARGET protobuf::libprotobuf)
+    list(APPEND missing "protobuf (Debian: libprotobuf-dev)")
+  elseif(NOT TARGET onnx)
+    find_package(ONNX QUIET CONFIG)
+  endif()
+  if(NOT TARGET onnx)
+    list(APPEND missing "ONNX's C++ library (Debian: libonnx-dev)")
+  endif()
+  _layerwise_report(${out} "${missing}")
+endfunction()
+
 # diagnostics: gradient statistics and the TensorBoard writer need nothing beyond the core.
 function(layerwise_find_diagnostics out)
   _layerwise_report(${out} "")

@@ -16,5 +16,6 @@ set(CPACK_DEBIAN_PACKAGE_DEPENDS
   # io: libzip through pkg-config; data: zlib
   "libzip-dev, pkg-config | pkgconf, zlib1g-dev")
 string(REPLACE ";" "" CPACK_DEBIAN_PACKAGE_DEPENDS "${CPACK_DEBIAN_PACKAGE_DEPENDS}")
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "cmake, g++ (>= 12) | clang (>= 14)")
+# onnx: ONNX and protobuf, suggested only: the core and the other components do without them
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "cmake, g++ (>= 12) | clang (>= 14), libonnx-dev, libprotobuf-dev")
 include(CPack)

@@ -19,6 +19,8 @@ packages=(
   doctest-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libzip-dev
   python3 python3-numpy python3-matplotlib python3-protobuf libbenchmark-dev
   python3-torch  # the reference of scripts/torch_crosscheck.py (ctest crosscheck.torch) and of the benchmarks
+  libonnx-dev libprotobuf-dev  # the onnx component (layerwise::onnx)
+  python3-onnx python3-opencv  # onnx.checker and OpenCV's DNN module judge its files (ctest -R onnx)
   dataset-fashion-mnist
 )
 
