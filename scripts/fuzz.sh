@@ -2,8 +2,9 @@
 # Fuzzes the readers of untrusted files with libFuzzer (clang, ASan + UBSan):
 #   scripts/fuzz.sh [SECONDS]      each harness for SECONDS (default 60), one after another
 # Harnesses (tests/fuzz/): fuzz_idx (data::load_dataset, plain and gzip IDX), fuzz_npy
-# (io::decode_npy), fuzz_npz (io::load_npz). Each starts from a copy of its checked-in
-# seed corpus (tests/fuzz/corpus/<harness>, never written to) in build-fuzz/corpus-work/;
+# (io::decode_npy), fuzz_npz (io::load_npz), fuzz_onnx (io::load_onnx_bytes). Each starts
+# from a copy of its checked-in seed corpus (tests/fuzz/corpus/<harness>, never written to)
+# in build-fuzz/corpus-work/;
 # crashes, leaks, timeouts and out-of-memory inputs go to build-fuzz/findings/<harness>/,
 # and libFuzzer's log to build-fuzz/logs/<harness>.log. Prints executions, coverage and
 # findings per harness; exits non-zero if any harness found anything.
@@ -15,7 +16,7 @@ seconds=${1:-60}
 bash scripts/setup.sh --fuzz
 
 dir=build-fuzz
-harnesses=(idx npy npz)
+harnesses=(idx npy npz onnx)
 cmake -S . -B "$dir" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLAYERWISE_FUZZ=ON -DLAYERWISE_BUILD_TESTS=OFF -DLAYERWISE_BUILD_EXAMPLES=OFF
 cmake --build "$dir" -j 2 --target "${harnesses[@]/#/fuzz_}"

@@ -1,8 +1,10 @@
 // Writes the fuzzers' seed corpus with the library's own writers (io::encode_npy,
-// io::save_npz) and zlib: make_corpus DIR writes DIR/idx, DIR/npy and DIR/npz, in the
-// input layouts that fuzz_idx.cpp, fuzz_npy.cpp and fuzz_npz.cpp describe. The checked-in
+// io::save_npz, io::onnx_model) and zlib: make_corpus DIR writes DIR/idx, DIR/npy, DIR/npz and
+// DIR/onnx, in the input layouts that fuzz_idx.cpp, fuzz_npy.cpp, fuzz_npz.cpp and fuzz_onnx.cpp
+// describe. The checked-in
 // corpus is tests/fuzz/corpus (regenerate: build-fuzz/tests/fuzz/make_corpus tests/fuzz/corpus).
 #include <layerwise/io/npz.hpp>
+#include <layerwise/io/onnx.hpp>
 #include <layerwise/layerwise.hpp>
 
 #include <unistd.h>
@@ -137,16 +139,36 @@ void npz_corpus(const fs::path& dir) {
     write(dir / "members_float64", '\1' + npz64.signature + separator + npz64.parameters);
 }
 
+using FuzzOnnxNet = Sequential<Dense<4, 3>, BatchNorm<3>, ReLU, Residual<Dense<3, 3>, GELU>, ReZero<Dense<3, 3>, ELU>,
+                               LayerNorm<3>, Dropout<>, LeakyReLU, Dense<3, 2>>;  // as in fuzz_onnx.cpp
+
+// What save_onnx writes for the harness's network: as it is, ending in Softmax, with GELU's
+// tanh form, and with a second opset entry the reader must pass over.
+void onnx_corpus(const fs::path& dir) {
+    FuzzOnnxNet net;
+    init(net, 1);
+    write(dir / "own", io::onnx_model(net).SerializeAsString());
+    write(dir / "own_softmax", io::onnx_model(net, {.softmax = true}).SerializeAsString());
+    net.layer_as_declared<3>().block.layer_as_declared<1>().fn.tanh_approximation = true;
+    onnx::ModelProto model = io::onnx_model(net);
+    write(dir / "own_gelu_tanh", model.SerializeAsString());
+    onnx::OperatorSetIdProto& ml = *model.add_opset_import();
+    ml.set_domain("ai.onnx.ml");
+    ml.set_version(3);
+    write(dir / "own_two_opsets", model.SerializeAsString());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     if (argc != 2) {
-        std::cerr << "usage: make_corpus DIR   (writes DIR/idx, DIR/npy, DIR/npz)\n";
+        std::cerr << "usage: make_corpus DIR   (writes DIR/idx, DIR/npy, DIR/npz, DIR/onnx)\n";
         return 2;
     }
     const fs::path root = argv[1];
-    for (const char* h : {"idx", "npy", "npz"}) fs::create_directories(root / h);
+    for (const char* h : {"idx", "npy", "npz", "onnx"}) fs::create_directories(root / h);
     idx_corpus(root / "idx");
     npy_corpus(root / "npy");
     npz_corpus(root / "npz");
+    onnx_corpus(root / "onnx");
 }
