@@ -29,6 +29,7 @@ set -euxo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q > /dev/null
 apt-get install -y -q ./layerwise-dev_*_all.deb cmake g++ make > apt.log
+apt-get install -y -q libonnx-dev libprotobuf-dev > apt-onnx.log  # the onnx component's, suggested by the .deb
 dpkg -s layerwise-dev | grep -E '^(Status|Version|Depends)'
 cmake -S . -B build -DLAYERWISE_CONSUMER_MODE=find_package -DWITH_COMPONENTS=ON > /dev/null
 cmake --build build > /dev/null
@@ -49,7 +50,7 @@ dpkg --force-depends -i layerwise-dev_*_all.deb > dpkg.log 2>&1
 cmake -S . -B build -DLAYERWISE_CONSUMER_MODE=find_package > /dev/null
 cmake --build build --target consumer > /dev/null
 ./build/consumer | grep 'Total params: 238,474'
-! ldd build/consumer | grep -E 'libzip|libz\.'
+! ldd build/consumer | grep -E 'libzip|libz\.|libonnx|libprotobuf'
 echo "check_deb: the core-only consumer built and ran without libzip, zlib or pkg-config"
 EOS
 (cd "$stage" && git init -q && git add . && git -c user.name=check -c user.email=check@localhost commit -qm deb)

@@ -1,8 +1,8 @@
 # cmake -P run_consumer.cmake: builds and runs the consumer project (consumer/) in MODE:
 #   find_package       install layerwise to a prefix; find_package it with every component
 #   add_subdirectory   add this source tree with add_subdirectory, every component
-#   core_only          find_package the core with zlib and pkg-config (so libzip) made
-#                      unfindable; the program must carry no libzip or libz (ldd)
+#   core_only          find_package the core with zlib, pkg-config (so libzip), protobuf and
+#                      ONNX made unfindable; the program must carry none of them (ldd)
 #   missing_component  as core_only, but asking for the io component must fail with a
 #                      message naming the Debian package
 #   pkg_config         a plain Makefile (pkg-config/Makefile) against the installed .pc files
@@ -22,7 +22,8 @@ endfunction()
 
 set(configure ${CMAKE_COMMAND} -S ${CONSUMER} -B ${WORK}/build -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_BUILD_TYPE=Release)
 # Nothing the core needs may come from these: CMake refuses a disabled package even when it is installed.
-set(no_zip_no_zlib -DCMAKE_DISABLE_FIND_PACKAGE_ZLIB=ON -DCMAKE_DISABLE_FIND_PACKAGE_PkgConfig=ON)
+set(no_zip_no_zlib -DCMAKE_DISABLE_FIND_PACKAGE_ZLIB=ON -DCMAKE_DISABLE_FIND_PACKAGE_PkgConfig=ON
+  -DCMAKE_DISABLE_FIND_PACKAGE_Protobuf=ON -DCMAKE_DISABLE_FIND_PACKAGE_ONNX=ON)
 if(NOT MODE STREQUAL "add_subdirectory")
   run(${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${WORK}/prefix)
   foreach(f include/layerwise/layerwise.hpp include/layerwise/version.hpp share/doc/layerwise/LICENSE
@@ -64,8 +65,8 @@ run(${WORK}/build/consumer)
 expect_summary("${last_output}")
 if(MODE STREQUAL "core_only")
   run(ldd ${WORK}/build/consumer)
-  if(last_output MATCHES "libzip|libz\\.")
-    message(FATAL_ERROR "the core-only consumer links libzip or zlib:\n${last_output}")
+  if(last_output MATCHES "libzip|libz\\.|libonnx|libprotobuf")
+    message(FATAL_ERROR "the core-only consumer links libzip, zlib, ONNX or protobuf:\n${last_output}")
   endif()
 else()
   run(${CMAKE_COMMAND} -E chdir ${WORK}/build ${WORK}/build/consumer_components)

@@ -1,6 +1,8 @@
 // A user's program that links every component and includes the umbrella header: saves a
 // network to .npz and loads it into another (io), reads back a gzip IDX file it wrote with
-// zlib (data), and summarises the parameters (diagnostics).
+// zlib (data), summarises the parameters (diagnostics), and writes the network as ONNX and
+// reads it back (onnx).
+#include <layerwise/io/onnx.hpp>
 #include <layerwise/layerwise.hpp>
 
 #include <zlib.h>
@@ -27,9 +29,15 @@ int main() {
     gzclose(gz);
     const data::IdxArray read = data::read_idx("consumer.idx.gz", 1);
 
+    Net c;
+    io::save_onnx(a, "consumer_model.onnx");  // onnx
+    io::load_onnx(c, "consumer_model.onnx");
+    std::vector<float> pc;
+    for_each_parameter(c, [&](const ParameterInfo&, auto& p, auto&) { pc.insert(pc.end(), p.begin(), p.end()); });
+
     const diagnostics::TensorStats stats = diagnostics::tensor_stats(std::span<const float>(pa));  // diagnostics
-    const bool ok = pa == pb && read.bytes == std::vector<std::uint8_t>{7, 8, 9} && stats.n == pa.size();
-    std::cout << "components: npz reloaded " << pa.size() << " values, idx read " << read.bytes.size()
+    const bool ok = pa == pb && pa == pc && read.bytes == std::vector<std::uint8_t>{7, 8, 9} && stats.n == pa.size();
+    std::cout << "components: npz and onnx reloaded " << pa.size() << " values, idx read " << read.bytes.size()
               << " items, stats over " << stats.n << " values, version " << LAYERWISE_VERSION_STRING << "\n";
     return ok ? 0 : 1;
 }
