@@ -1,45 +1,12 @@
 // Steady-state training allocates nothing: every layer keeps its workspaces, sized on the
 // first batch. This program replaces the global operator new to count allocations.
+#include "allocation_counter.hpp"
 #include "testing.hpp"
 
 #include <layerwise/layerwise.hpp>
 #include <layerwise/models/seed_mlp.hpp>
 
-#include <atomic>
-#include <cstdlib>
 #include <memory>
-#include <new>
-
-namespace {
-std::atomic<std::size_t> allocations{0};
-}
-
-// GCC warns that free() meets memory from operator new; here operator new is ours and
-// returns malloc's memory, so free is the matching release.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-void* operator new(std::size_t n) {
-    ++allocations;
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void* operator new(std::size_t n, std::align_val_t a) {
-    ++allocations;
-    if (void* p = std::aligned_alloc(static_cast<std::size_t>(a), (n + std::size_t(a) - 1) / std::size_t(a) * std::size_t(a))) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t n, std::align_val_t a) { return operator new(n, a); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-#pragma GCC diagnostic pop
 
 using namespace layerwise;
 
@@ -58,15 +25,15 @@ std::size_t allocations_per_steps(std::size_t steps) {
     };
     step();  // the first step sizes every workspace and optimizer slot
     step();
-    const std::size_t before = allocations.load();
+    const std::size_t before = allocation_counter::count.load();
     for (std::size_t s = 0; s < steps; ++s) step();
-    return allocations.load() - before;
+    return allocation_counter::count.load() - before;
 }
 
 TEST_CASE("the counter sees allocations (so the zeros below mean something)") {
-    const std::size_t before = allocations.load();
+    const std::size_t before = allocation_counter::count.load();
     auto p = std::make_unique<Matrix<float>>(zeros<float>(3, 3));
-    CHECK(allocations.load() > before);
+    CHECK(allocation_counter::count.load() > before);
 }
 
 TEST_CASE("steady-state training steps allocate nothing") {
@@ -80,9 +47,9 @@ TEST_CASE("inference steps allocate nothing either") {
     init(*net, 1);
     const Matrix<float> x = layerwise::testing::random_matrix<float>(32, 784, 4, 0, 1);
     net->forward(x, Mode::inference);
-    const std::size_t before = allocations.load();
+    const std::size_t before = allocation_counter::count.load();
     for (int s = 0; s < 5; ++s) net->forward(x, Mode::inference);
-    CHECK(allocations.load() - before == 0);
+    CHECK(allocation_counter::count.load() - before == 0);
 }
 
 TEST_CASE("steady-state steps allocate nothing with two threads either") {
@@ -107,7 +74,7 @@ TEST_CASE("steady-state steps through LayerNorm, GELU, SELU, ELU, LeakyReLU, dro
     auto net = std::make_unique<NewerLayers>();
     const Matrix<float> x = layerwise::testing::random_matrix<float>(32, 784, 5, 0, 1);
     net->forward(x, Mode::inference);
-    const std::size_t before = allocations.load();
+    const std::size_t before = allocation_counter::count.load();
     for (int s = 0; s < 5; ++s) net->forward(x, Mode::inference);
-    CHECK(allocations.load() - before == 0);
+    CHECK(allocation_counter::count.load() - before == 0);
 }
