@@ -1,0 +1,106 @@
+// deploy/bf16.hpp, bf16_dense.hpp, to_bf16.hpp: rounding to bfloat16 is to nearest, ties to
+// even; the few-row kernel computes x W + b with the widened weights; a network's bf16 form
+// gives the outputs of the float network with its weights rounded, and refuses training.
+#include "testing.hpp"
+
+#include <layerwise/deploy/freeze.hpp>
+#include <layerwise/deploy/to_bf16.hpp>
+#include <layerwise/layerwise.hpp>
+#include <layerwise/models/seed_mlp.hpp>
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+using namespace layerwise;
+
+TEST_CASE("to_bf16 rounds to nearest, ties to even, and keeps infinities and NaN") {
+    CHECK(to_bf16(1.0f) == 0x3f80);
+    CHECK(to_bf16(-2.0f) == 0xc000);
+    CHECK(to_bf16(std::bit_cast<float>(0x3f808000u)) == 0x3f80);  // halfway, 0x3f80 even: down
+    CHECK(to_bf16(std::bit_cast<float>(0x3f818000u)) == 0x3f82);  // halfway, 0x3f81 odd: up
+    CHECK(to_bf16(std::bit_cast<float>(0x3f808001u)) == 0x3f81);  // above halfway: up
+    CHECK(to_bf16(std::bit_cast<float>(0x3f807fffu)) == 0x3f80);  // below halfway: down
+    CHECK(to_bf16(std::bit_cast<float>(0x7f7fffffu)) == 0x7f80);  // the largest float rounds to infinity
+    CHECK(from_bf16(to_bf16(std::numeric_limits<float>::infinity())) == std::numeric_limits<float>::infinity());
+    CHECK(std::isnan(from_bf16(to_bf16(std::numeric_limits<float>::quiet_NaN()))));
+    CHECK(std::isnan(from_bf16(to_bf16(std::bit_cast<float>(0x7f800001u)))));  // a NaN whose payload is in the low half
+    std::mt19937 rng(1);
+    std::normal_distribution<float> normal(0.0f, 10.0f);
+    for (int k = 0; k < 10000; ++k) {
+        const float v = normal(rng);
+        CHECK(std::abs(from_bf16(to_bf16(v)) - v) <= std::ldexp(std::abs(v), -8));  // half an ulp: 2^-8 relative
+    }
+}
+
+namespace {
+template <std::size_t In, std::size_t Out>
+void check_kernel(std::size_t rows) {
+    const Matrix<float> x = testing::random_matrix<float>(rows, In, 5, -1, 1);
+    const Matrix<float> w = testing::random_matrix<float>(In, Out, 6, -1, 1);
+    const Matrix<float> bias = testing::random_matrix<float>(1, Out, 7, -1, 1);
+    std::vector<std::uint16_t> W(In * Out);
+    for (std::size_t k = 0; k < W.size(); ++k) W[k] = to_bf16(w.data()[k]);
+    Matrix<float> y = zeros<float>(rows, Out);
+    bf16_rows_times<In, Out>(x.data(), rows, W.data(), bias.data(), y.data());
+    double worst = 0;
+    for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t j = 0; j < Out; ++j) {
+            double sum = bias(0, j), size = std::abs(bias(0, j));
+            for (std::size_t i = 0; i < In; ++i) {
+                sum += double(x(r, i)) * double(from_bf16(W[i * Out + j]));
+                size += std::abs(double(x(r, i)) * double(from_bf16(W[i * Out + j])));
+            }
+            worst = std::max(worst, std::abs(double(y(r, j)) - sum) / size);
+        }
+    CHECK(worst < 4 * In * std::numeric_limits<float>::epsilon());  // float sums of the widened weights
+}
+}  // namespace
+
+TEST_CASE("bf16_rows_times is x W + b with W widened, for any row count and leftover columns") {
+    for (std::size_t rows : {1, 2, 3, 4, 5, 8, 9}) {
+        CAPTURE(rows);
+        check_kernel<128, 128>(rows);
+        check_kernel<37, 29>(rows);  // columns left over after the packs
+    }
+}
+
+TEST_CASE("to_bf16 of a frozen network gives the float network's outputs with its weights rounded") {
+    using Net = seed::SkipMlp<5>;
+    Net net;
+    init(net, 3);
+    auto frozen = freeze(net);
+    auto small = to_bf16(frozen);
+    auto rounded = frozen;  // the same float network with every Dense's W rounded to bfloat16
+    for_each_layer(rounded, [](auto& layer, const LayerInfo&) {
+        if constexpr (requires { layer.W; })
+            for (std::size_t k = 0; k < layer.W.size(); ++k) layer.W.data()[k] = from_bf16(to_bf16(layer.W.data()[k]));
+    });
+    for (std::size_t rows : {1, 4, 7}) {
+        CAPTURE(rows);
+        const Matrix<float> x = testing::random_matrix<float>(rows, Net::in_features, 9, 0, 1);
+        const Matrix<float> ys = small.forward(x, Mode::inference);
+        const Matrix<float> yr = rounded.forward(x, Mode::inference);
+        const Matrix<float> yf = frozen.forward(x, Mode::inference);
+        float scale = 0, to_rounded = 0, to_float = 0;
+        for (std::size_t k = 0; k < ys.size(); ++k) {
+            scale = std::max(scale, std::abs(yr.data()[k]));
+            to_rounded = std::max(to_rounded, std::abs(ys.data()[k] - yr.data()[k]));
+            to_float = std::max(to_float, std::abs(ys.data()[k] - yf.data()[k]));
+        }
+        CHECK(to_rounded <= 1e-5f * scale);  // the same function, summed in another order
+        CHECK(to_float > 0);                  // the rounding is there ...
+        CHECK(to_float <= 0.05f * scale);     // ... and small
+    }
+}
+
+TEST_CASE("a bf16 network is for inference only") {
+    auto small = to_bf16(freeze(seed::BnMlp<3>{}));
+    const Matrix<float> x = testing::random_matrix<float>(2, 784, 1, 0, 1);
+    CHECK_THROWS_WITH_AS(small.forward(x, Mode::train),
+                         "layerwise: Bf16Dense is for inference: train the float network, then to_bf16 it",
+                         std::logic_error);
+    static_assert(std::is_same_v<bf16_t<Sequential<Dense<4, 3>, ReLU>>, Sequential<Bf16Dense<4, 3>, ReLU>>);
+}
