@@ -2,6 +2,7 @@
 //
 //   bench_infer --config bn --depth 25 --batch 1            freeze(net).forward(x, Mode::inference)
 //   bench_infer ... --unfolded                              net.forward(x, Mode::inference), not frozen
+//   bench_infer ... --precision bf16                        to_bf16(freeze(net)): Dense weights in bfloat16
 //
 // x is a MatrixView of the caller's memory (read in place, as predict does). Also measures
 // the time to read every parameter once (a sum over them): the floor that cache bandwidth
@@ -9,6 +10,7 @@
 // gives the per-call time. Prints what it measured, the BLAS kernel, and last us_per_call=N.
 #include <layerwise/blas_runtime.hpp>
 #include <layerwise/deploy/freeze.hpp>
+#include <layerwise/deploy/to_bf16.hpp>
 #include <layerwise/init.hpp>
 #include <layerwise/models/seed_select.hpp>
 #include <layerwise/pack.hpp>
@@ -27,7 +29,7 @@
 using namespace layerwise;
 
 struct Options {
-    std::string config = "bn";
+    std::string config = "bn", precision = "float32";
     std::size_t depth = 25, batch = 1, calls = 20000, blocks = 11;
     bool unfolded = false;
 };
@@ -47,7 +49,32 @@ double median_seconds_per_call(const Options& o, F&& f) {
     return block[block.size() / 2];
 }
 
-// The latency of net's inference forward on o.batch rows (net: frozen or not).
+// What one call reads: every parameter tensor of net once, a Bf16Dense's W as its 16-bit words.
+struct Tensors {
+    std::vector<std::pair<const float*, std::size_t>> floats;
+    std::vector<std::pair<const std::uint16_t*, std::size_t>> halves;
+    std::size_t bytes() const {
+        std::size_t b = 0;
+        for (const auto& t : floats) b += t.second * sizeof(float);
+        for (const auto& t : halves) b += t.second * sizeof(std::uint16_t);
+        return b;
+    }
+};
+template <class Net>
+Tensors tensors_of(Net& net) {
+    Tensors t;
+    for_each_parameter(net, [&](const ParameterInfo&, auto& value, auto&) { t.floats.emplace_back(value.data(), value.size()); });
+    for_each_layer(net, [&](auto& layer, const LayerInfo&) {
+        if constexpr (requires { requires std::is_same_v<std::remove_cvref_t<decltype(layer.W)>, std::vector<std::uint16_t>>; }) {
+            // Bf16Dense: W in 16-bit words, b in float
+            t.halves.emplace_back(layer.W.data(), layer.W.size());
+            t.floats.emplace_back(layer.b.data(), layer.b.size());
+        }
+    });
+    return t;
+}
+
+// The latency of net's inference forward on o.batch rows (net: frozen or not, float32 or bf16).
 template <class Net>
 void measure(const Options& o, Net* net) {
     std::mt19937_64 rng(2);
@@ -55,20 +82,24 @@ void measure(const Options& o, Net* net) {
     for (float& v : x) v = static_cast<float>(uniform01(rng));
     const MatrixView<float> view(x.data(), o.batch, 784);
     float sink = 0;
-    std::size_t weights = 0;
-    for_each_parameter(*net, [&](const ParameterInfo&, auto& value, auto&) { weights += value.size(); });
+    const Tensors tensors = tensors_of(*net);
 
     const double call = median_seconds_per_call(o, [&] { sink += net->forward(view, Mode::inference).data()[0]; });
-    // Reading every parameter once: sums in four vector registers (pack.hpp).
-    std::vector<std::pair<const float*, std::size_t>> tensors;
-    for_each_parameter(*net, [&](const ParameterInfo&, auto& value, auto&) { tensors.emplace_back(value.data(), value.size()); });
+    // Reading every parameter once: floats summed in vector registers (pack.hpp), 16-bit words
+    // summed as integers.
+    std::uint32_t isink = 0;
     const double stream = median_seconds_per_call(o, [&] {
-        for (const auto& [p, n] : tensors) sink += sum_of_packs(p, n, [](auto value) { return value; });
+        for (const auto& [p, n] : tensors.floats) sink += sum_of_packs(p, n, [](auto value) { return value; });
+        for (const auto& [p, n] : tensors.halves) {
+            std::uint32_t s = 0;
+            for (std::size_t k = 0; k < n; ++k) s += p[k];
+            isink += s;
+        }
     });
-    std::printf("layerwise infer: config=%s depth=%zu batch=%zu calls=%zu folded=%s threads=%zu blas_core=%s "
-                "parameters=%zu weights_mb=%.2f read_all_weights_us=%.2f (sink %g)\n",
-                o.config.c_str(), o.depth, o.batch, o.calls, o.unfolded ? "no" : "yes", threads(),
-                blas_core().c_str(), weights, double(weights * sizeof(float)) / 1e6, stream * 1e6, double(sink));
+    std::printf("layerwise infer: config=%s depth=%zu batch=%zu calls=%zu folded=%s precision=%s threads=%zu blas_core=%s "
+                "weights_mb=%.2f read_all_weights_us=%.2f (sink %g %u)\n",
+                o.config.c_str(), o.depth, o.batch, o.calls, o.unfolded ? "no" : "yes", o.precision.c_str(), threads(),
+                blas_core().c_str(), double(tensors.bytes()) / 1e6, stream * 1e6, double(sink), unsigned(isink));
     std::printf("us_per_call=%.3f\n", call * 1e6);
 }
 
@@ -81,7 +112,13 @@ int main(int argc, char** argv) {
     app.add_option("--batch", o.batch, "rows per call")->check(CLI::Range(1, 4096));
     app.add_option("--calls", o.calls, "timed calls")->check(CLI::Range(11, 100000000));
     app.add_flag("--unfolded", o.unfolded, "the network as trained, not frozen (each BatchNorm a pass of its own)");
+    app.add_option("--precision", o.precision, "the frozen network's weights: float32, or bf16 (to_bf16)")
+        ->check(CLI::IsMember({"float32", "bf16"}));
     CLI11_PARSE(app, argc, argv);
+    if (o.unfolded && o.precision != "float32") {
+        std::fprintf(stderr, "bench_infer: --precision bf16 is of the frozen network; drop --unfolded\n");
+        return 2;
+    }
     try {
         set_threads(1);
         seed::with_seed_network(seed::parse_config(o.config), o.depth, [&]<class Net>() {
@@ -89,7 +126,9 @@ int main(int argc, char** argv) {
             init(*net, 1);
             if (o.unfolded) return measure(o, net.get());
             auto frozen = std::make_unique<frozen_t<Net>>(freeze(*net));  // each BatchNorm folded into its Dense
-            measure(o, frozen.get());
+            if (o.precision == "float32") return measure(o, frozen.get());
+            auto small = std::make_unique<bf16_t<frozen_t<Net>>>(to_bf16(*frozen));  // W in bfloat16
+            measure(o, small.get());
         });
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_infer: %s\n", e.what());
