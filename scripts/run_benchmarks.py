@@ -173,6 +173,7 @@ def main():
         args = ["--config", "bn", "--depth", "25", "--batch", str(b)]
         infer[b] = alternate({"layerwise": [bench_infer, *args],
                               "layerwise, unfolded": [bench_infer, *args, "--unfolded"],
+                              "layerwise, bf16": [bench_infer, *args, "--precision", "bf16"],
                               "PyTorch eager": [*torch, *args, "--infer", "eager", "--threads", "1"],
                               "PyTorch TorchScript": [*torch, *args, "--infer", "script", "--threads", "1"]},
                              a.small_rounds, us_per_call, f"inference batch {b}")
@@ -273,21 +274,26 @@ def main():
           "memory (bench_infer), of freeze(net) (each BatchNorm folded into the Dense before it; the default) and of "
           "the network as trained (unfolded); PyTorch in eval mode under torch.no_grad(), eager and TorchScript traced and frozen. "
           f"Microseconds per call, median over {a.small_rounds} rounds (each the median of 11 blocks of calls); "
-          "ratios are medians of per-round ratios. The floor is bench_infer's time to read every parameter once.", "",
-          "| batch | layerwise | unfolded | PyTorch eager | PyTorch TorchScript | eager / layerwise | TorchScript / layerwise | read all weights |",
-          "|---|---|---|---|---|---|---|---|"]
+          "ratios are medians of per-round ratios. The floor is bench_infer's time to read every parameter once. "
+          "bf16: to_bf16(freeze(net)), the Dense weights in bfloat16 (`bench_infer --precision bf16`), with the "
+          "floor of reading its own bytes.", "",
+          "| batch | layerwise | unfolded | bf16 | PyTorch eager | PyTorch TorchScript | eager / layerwise | TorchScript / layerwise | read all weights | bf16: read all weights |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
     infer_ratio = {}
     for b, (res, _, outs) in infer.items():
         m = {k: statistics.median(v) for k, v in res.items()}
         infer_ratio[b] = per_round(res, "PyTorch eager", "layerwise")
-        L.append(f"| {b} | {m['layerwise']:.1f} us | {m['layerwise, unfolded']:.1f} us | {m['PyTorch eager']:.1f} us "
-                 f"| {m['PyTorch TorchScript']:.1f} us | {infer_ratio[b]:.1f}x "
+        L.append(f"| {b} | {m['layerwise']:.1f} us | {m['layerwise, unfolded']:.1f} us | {m['layerwise, bf16']:.1f} us "
+                 f"| {m['PyTorch eager']:.1f} us | {m['PyTorch TorchScript']:.1f} us | {infer_ratio[b]:.1f}x "
                  f"| {per_round(res, 'PyTorch TorchScript', 'layerwise'):.1f}x "
-                 f"| {float(field(outs['layerwise'], 'read_all_weights_us')):.1f} us |")
+                 f"| {float(field(outs['layerwise'], 'read_all_weights_us')):.1f} us "
+                 f"| {float(field(outs['layerwise, bf16'], 'read_all_weights_us')):.1f} us |")
     m1 = statistics.median(infer[1][0]["layerwise"])
     L += ["", "| target | measured | met |", "|---|---|---|",
           f"| batch 1 at most 15 us per call | {m1:.1f} us | {'yes' if m1 <= 15 else 'no'} |",
           f"| batch 1 at least 25x eager PyTorch | {infer_ratio[1]:.1f}x | {'yes' if infer_ratio[1] >= 25 else 'no'} |",
+          f"| batch 1 in bf16 at most 15 us per call | {statistics.median(infer[1][0]['layerwise, bf16']):.1f} us "
+          f"| {'yes' if statistics.median(infer[1][0]['layerwise, bf16']) <= 15 else 'no'} |",
           ""]
     if study:
         L += ["## The study end to end", "",
