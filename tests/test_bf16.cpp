@@ -60,7 +60,7 @@ void check_kernel(std::size_t rows) {
 }  // namespace
 
 TEST_CASE("bf16_rows_times is x W + b with W widened, for any row count and leftover columns") {
-    for (std::size_t rows : {1, 2, 3, 4, 5, 8, 9}) {
+    for (std::size_t rows : {1u, 2u, 3u, 4u, 5u, 8u, 9u}) {
         CAPTURE(rows);
         check_kernel<128, 128>(rows);
         check_kernel<37, 29>(rows);  // columns left over after the packs
@@ -78,7 +78,7 @@ TEST_CASE("to_bf16 of a frozen network gives the float network's outputs with it
         if constexpr (requires { layer.W; })
             for (std::size_t k = 0; k < layer.W.size(); ++k) layer.W.data()[k] = from_bf16(to_bf16(layer.W.data()[k]));
     });
-    for (std::size_t rows : {1, 4, 7}) {
+    for (std::size_t rows : {1u, 4u, 7u}) {
         CAPTURE(rows);
         const Matrix<float> x = testing::random_matrix<float>(rows, Net::in_features, 9, 0, 1);
         const Matrix<float> ys = small.forward(x, Mode::inference);

@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
     auto deployed = freeze(net);
     std::string outputs;
     int status = 0;
-    for (std::size_t rows : {1, 4}) {
+    for (std::size_t rows : {1u, 4u}) {
         const Matrix<float> x = embedded_test::inputs(rows);
         deployed.forward(x, Mode::inference);  // the first call of a batch size sizes the buffers
         const std::size_t before = allocation_counter::count.load();

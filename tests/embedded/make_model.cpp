@@ -23,7 +23,7 @@ int main(int argc, char** argv) {
     io::load_npz(loaded, dir + "/model.npz");
     auto deployed = freeze(loaded);
     std::ofstream out(dir + "/expected.txt");
-    for (std::size_t rows : {1, 4}) {
+    for (std::size_t rows : {1u, 4u}) {
         const Matrix<float> x = embedded_test::inputs(rows);
         out << embedded_test::text(deployed.forward(x, Mode::inference));
     }
