@@ -5,6 +5,8 @@
 #   scripts/setup.sh --bench    the same (PyTorch, for scripts/run_benchmarks.py, is in the default list)
 #   scripts/setup.sh --fuzz     and clang with libFuzzer, for scripts/fuzz.sh
 #   scripts/setup.sh --tsan     and clang with its ThreadSanitizer runtime, for scripts/tsan.sh
+#   scripts/setup.sh --sanitize and clang with its ASan and UBSan runtimes (scripts/test.sh with
+#                               LAYERWISE_COMPILER=clang LAYERWISE_SANITIZE=1)
 #   scripts/setup.sh --cluster  and Slurm, munge and Open MPI, for the cluster tests
 #   scripts/setup.sh --arm      and the aarch64 cross compiler, qemu-user and the arm64 libraries
 #                               (Debian multiarch), for scripts/cross_test.sh aarch64
@@ -31,7 +33,7 @@ packages=(
 # the tests link (OpenBLAS, zlib, libzip); the header-only ones (xtensor, xtl, doctest, CLI11)
 # are arch-independent and serve both. The arm64 architecture is added to dpkg first.
 # --docs: doxygen, which builds the API reference (no graphviz: the reference draws no graphs).
-# --fuzz, --tsan: clang 14, its runtimes (libFuzzer, ASan, UBSan, TSan: libclang-rt-14-dev)
+# --fuzz, --tsan, --sanitize: clang 14, its runtimes (libFuzzer, ASan, UBSan, TSan: libclang-rt-14-dev)
 # and llvm-symbolizer (llvm), which turns the sanitizers' stacks into function names and lines.
 for flag in "$@"; do
   case $flag in
@@ -39,7 +41,7 @@ for flag in "$@"; do
     --clang) packages+=(clang) ;;
     --cluster) packages+=(slurm-wlm munge openmpi-bin) ;;
     --arm) arm=1; packages+=(g++-aarch64-linux-gnu qemu-user libopenblas-dev:arm64 zlib1g-dev:arm64 libzip-dev:arm64) ;;
-    --fuzz | --tsan) packages+=(clang libclang-rt-14-dev llvm) ;;
+    --fuzz | --tsan | --sanitize) packages+=(clang libclang-rt-14-dev llvm) ;;
     --docs) packages+=(doxygen) ;;
     *) echo "setup: unknown option $flag" >&2; exit 2 ;;
   esac
