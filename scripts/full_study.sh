@@ -10,6 +10,10 @@
 #   bash scripts/full_study.sh [--plan] [OUT]   runs into OUT (default: study-full), then writes docs/study/
 #   GRADIENT_STUDY=path/to/binary ...           use an already built gradient_study
 #   STUDY_JOBS=N ...                            runs at a time (default: one per core)
+# The study outlives a machine that lives a few hours: /usr/bin/python3 scripts/study_trim.py
+# study-full shrinks the finished runs to what the report reads (about 5 kB per run, 120 kB more
+# for a seed-1 run's gradients), and the repository keeps them in study-full/, so that this
+# script, run in a fresh clone, goes on with the runs that are not there yet.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 plan=0

@@ -6,7 +6,8 @@
 #   3. a study killed in the middle of a run, then rerun, keeps the finished runs and ends complete;
 #   4. a run killed with SIGKILL in the middle of an epoch goes on from its last completed epoch
 #      and ends with the files of a run never stopped: history (but the wall times), gradients,
-#      probe and BatchNorm rows byte for byte, the event file's events (but their wall times).
+#      probe and BatchNorm rows byte for byte, the event file's events (but their wall times);
+#   5. scripts/study_trim.py shrinks finished runs to what the report reads: the same report.
 # usage: test_study.sh GRADIENT_STUDY_BINARY SOURCE_DIR WORK_DIR
 set -euo pipefail
 study=$1 src=$2 work=$3
@@ -41,6 +42,20 @@ for fig in accuracy_vs_depth curves_grid gradient_norms gradient_histograms gap_
 done
 # two seeds: every cell shows a std, its min-max and its collapse count
 grep -q '^| bn | [0-9.]* ± [0-9.]*<br>[0-9.]*–[0-9.]* · [0-2]/2 |$' "$work/whole/REPORT.md" || fail "no spread in the bn cell: $(table "$work/whole")"
+
+# study_trim.py keeps what the report reads: the trimmed study gives the same report, summary and
+# figures, and gradient_study counts its runs as finished
+cp -r "$work/whole" "$work/trimmed"
+$py "$src/scripts/study_trim.py" "$work/trimmed" | grep -q '4 finished runs' || fail "study_trim.py should find 4 runs"
+[ ! -e "$work/trimmed/bn-d10-s2/gradients.csv" ] && [ -s "$work/trimmed/bn-d10-s1/gradients.csv" ] ||
+  fail "study_trim.py keeps gradients.csv for seed 1 only"
+ls "$work/trimmed/bn-d10-s1"/events.out.tfevents.* > /dev/null 2>&1 && fail "study_trim.py left an event file"
+$py "$src/scripts/study_report.py" "$work/trimmed" --out "$work/trimmed_report" > /dev/null
+for f in REPORT.md summary.csv accuracy_vs_depth.png gradient_norms.png gradient_histograms.png gap_bn.png; do
+  cmp -s "$work/whole/$f" "$work/trimmed_report/$f" || fail "the trimmed study's $f differs from the whole study's"
+done
+"$study" "${common[@]}" --epochs 2 --out "$work/trimmed" | grep -q '4 already done, 0 to run' ||
+  fail "gradient_study should count the trimmed runs as finished"
 
 # the settings axes: a preset and its parts name the same run; BatchNorm switches do not apply to plain nets
 "$study" "${base[@]}" --seeds 1 --epochs 1 --numerics keras2.1 --out "$work/axes" > /dev/null
