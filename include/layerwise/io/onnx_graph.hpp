@@ -298,10 +298,11 @@ public:
     const onnx::GraphProto& graph() const { return graph_; }
 
 private:
+    // The first node not taken. Nodes are only ever taken, never given back, so the cursor only
+    // moves forward: reading a graph of n nodes costs O(n), not O(n^2).
     std::size_t next_index() const {
-        std::size_t k = 0;
-        while (k < taken_.size() && taken_[k]) ++k;
-        return k;
+        while (first_untaken_ < taken_.size() && taken_[first_untaken_]) ++first_untaken_;
+        return first_untaken_;
     }
 
     bool reads(const onnx::NodeProto& n, const std::string& x) const {
@@ -360,6 +361,7 @@ private:
     std::map<std::string, const onnx::NodeProto*> constant_nodes_;
     std::map<std::string, std::string> alias_;
     std::vector<bool> taken_;
+    mutable std::size_t first_untaken_ = 0;  // next_index()'s cursor: every node before it is taken
     std::vector<std::function<void()>> staged_;
     layerwise::detail::WalkState state_;
 };
