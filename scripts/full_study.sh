@@ -23,7 +23,7 @@ bin=${GRADIENT_STUDY:-}
 if [ -z "$bin" ]; then
   bash scripts/setup.sh
   bash scripts/fetch_mnist.sh
-  cmake -S . -B build -DCMAKE_CXX_COMPILER_LAUNCHER=ccache > /dev/null
+  cmake -S . -B build -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DLAYERWISE_SEED_DEPTHS= > /dev/null  # every depth
   cmake --build build -j "$(nproc)" --target gradient_study
   bin=./build/examples/gradient_study
 fi

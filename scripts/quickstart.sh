@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/fetch_mnist.sh
-cmake -S . -B build -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
+cmake -S . -B build -DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DLAYERWISE_SEED_DEPTHS=  # every depth (CI's test.sh builds only the tests' three)
 cmake --build build -j "$(nproc)" --target gradient_study
 out=${OUT:-study}
 ./build/examples/gradient_study --configs bn,plain,skip --depths 10:40:5 --epochs "${EPOCHS:-3}" \
