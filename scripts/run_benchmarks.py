@@ -8,7 +8,9 @@ layerwise (bench_train) and PyTorch (benchmarks/torch_reference.py), alternating
 over several rounds on 1 and 2 threads, medians and per-round ratios; the GEMM-only
 ceiling; small-batch training (16, 32, 64); every seed-style network, the remedies' included,
 at 1 thread; inference latency at batch 1 and 4
-(bench_infer, frozen and as trained, against PyTorch eager and TorchScript); the study on a
+(bench_infer, frozen and as trained, against PyTorch eager and TorchScript); batches 1 to 8
+in float32 and bf16 against their floor (`--only small-batch-floor`: that section alone,
+replaced in RESULTS.md); the study on a
 small grid, phase by phase, against its training steps alone and two at a time; peak memory
 of the 50-layer network; compile times. Nothing here is typed by hand: every number in
 RESULTS.md comes from this run.
@@ -112,6 +114,93 @@ def study_breakdown(study_bin, bench, epochs):
     return rows
 
 
+# The seed's 25-layer BatchNorm MLP: its Dense kernels hold W weights; one inference row is 2W
+# flops; one training sample's GEMMs (bench_train --gemm-only: forward, dW, and dX for every layer
+# but the first) are 2W + 2W + 2(W - 784 x 128).
+DENSE_WEIGHTS = 784 * 128 + 23 * 128 * 128 + 128 * 10
+GEMM_FLOPS_PER_SAMPLE = 6 * DENSE_WEIGHTS - 2 * 784 * 128
+SMALL_BATCH_SECTION = "## Small-batch inference against its floor (1 thread)"
+
+
+def small_batch_floor(bench, bench_infer, rounds, command):
+    """Batches 1 to 8 of the 25-layer BatchNorm MLP, frozen, in float32 and with bf16 weights,
+    against their floor: the larger of the time to read every weight once (bench_infer's own
+    read, of that network's bytes) and the time of the call's flops at the GEMM-only rate
+    of batch 128 (bench_train --gemm-only, 1 thread), all measured in the same rounds.
+    Returns RESULTS.md's section, as lines."""
+    batches = range(1, 9)
+    variants = {"GEMM only, batch 128": [bench, "--config", "bn", "--depth", "25", "--batch", "128", "--steps", "300",
+                                         "--threads", "1", "--gemm-only"]}
+    for b in batches:
+        for precision in ("float32", "bf16"):
+            variants[f"{precision}, batch {b}"] = [bench_infer, "--config", "bn", "--depth", "25", "--batch", str(b),
+                                                   "--precision", precision]
+    outputs = {}
+    results = {k: [] for k in variants}
+    reads = {k: [] for k in variants}
+    for r in range(rounds):
+        for name, cmd in variants.items():
+            out = run(cmd)
+            outputs[name] = out
+            if name.startswith("GEMM"):
+                results[name].append(samples(out))
+            else:
+                results[name].append(us_per_call(out))
+                reads[name].append(float(field(out, "read_all_weights_us")))
+        print(f"  small-batch floor round {r + 1}/{rounds}", flush=True)
+    med = {k: statistics.median(v) for k, v in results.items()}
+    rate = med["GEMM only, batch 128"] * GEMM_FLOPS_PER_SAMPLE  # flop/s
+    core = field(outputs["GEMM only, batch 128"], "blas_core")
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    commit = run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]).strip()
+    L = [SMALL_BATCH_SECTION, "",
+         f"`{command}` on {datetime.date.today()}, commit {commit}, {cpu}, OpenBLAS core {core}, "
+         f"OPENBLAS_CORETYPE {os.environ.get('OPENBLAS_CORETYPE', 'not set')}. "
+         "The seed's 25-layer BatchNorm MLP, frozen (each BatchNorm folded into its Dense), one call of b rows; "
+         "float32, and bf16 (`bench_infer --precision bf16`: the Dense weights in bfloat16, computing in float32). "
+         "A call reads every weight once and does b rows' flops, so its floor is the larger of two times: reading "
+         "every weight once (bench_infer's read of that network's own bytes) and its flops "
+         f"(2 x {DENSE_WEIGHTS:,} per row) at the GEMM-only rate of batch 128 "
+         f"(bench_train --gemm-only, 1 thread: {rate / 1e9:.1f} GFLOP/s here). Microseconds per call, medians over "
+         f"{rounds} rounds, all variants in turn in each round.", "",
+         "| batch | float32 | read floor | flops floor | float32 / floor | bf16 | bf16 read floor | bf16 / floor |",
+         "|---|---|---|---|---|---|---|---|"]
+    worst = {}
+    for b in batches:
+        flops_us = 2 * DENSE_WEIGHTS * b / rate * 1e6
+        row = [f"| {b} "]
+        for precision in ("float32", "bf16"):
+            name = f"{precision}, batch {b}"
+            read_us = statistics.median(reads[name])
+            ratio = med[name] / max(read_us, flops_us)
+            worst[precision] = max(worst.get(precision, 0.0), ratio)
+            row.append(f"| {med[name]:.1f} us | {read_us:.1f} us " + (f"| {flops_us:.1f} us " if precision == "float32" else "")
+                       + f"| {ratio:.2f}x ")
+        L.append("".join(row) + "|")
+    L += ["", "| target | measured | met |", "|---|---|---|"]
+    for precision in ("float32", "bf16"):
+        L.append(f"| batches 1-8 in {precision} within 1.3x of their floor | worst {worst[precision]:.2f}x | "
+                 f"{'yes' if worst[precision] <= 1.3 else 'no'} |")
+    return L + [""]
+
+
+def replace_section(path, lines):
+    """Puts the section `lines` (its first line its heading) into RESULTS.md in place of the
+    section of the same heading, or before "## The study end to end" if it has none."""
+    with open(path) as f:
+        text = f.read().split("\n")
+    heading = lines[0]
+    if heading in text:
+        start = text.index(heading)
+        end = next((i for i in range(start + 1, len(text)) if text[i].startswith("## ")), len(text))
+    else:
+        start = end = next((i for i, l in enumerate(text) if l.startswith("## The study end to end")), len(text))
+    text[start:end] = lines
+    with open(path + ".tmp", "w") as f:
+        f.write("\n".join(text))
+    os.replace(path + ".tmp", path)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=7)
@@ -119,6 +208,8 @@ def main():
     ap.add_argument("--small-rounds", type=int, default=5, help="rounds of the small-batch and inference tables")
     ap.add_argument("--study-epochs", type=int, default=2, help="epochs of the small study grid (0: skip it)")
     ap.add_argument("--no-compile-times", action="store_true")
+    ap.add_argument("--only", choices=["small-batch-floor"],
+                    help="measure this section only and replace it in RESULTS.md, keeping the others")
     a = ap.parse_args()
 
     subprocess.run(["bash", os.path.join(ROOT, "scripts", "setup.sh"), "--bench"], check=True)
@@ -126,10 +217,16 @@ def main():
     run(["cmake", "-S", ROOT, "-B", BUILD, "-DCMAKE_BUILD_TYPE=Release", "-DLAYERWISE_BUILD_BENCHMARKS=ON",
          "-DLAYERWISE_BUILD_TESTS=OFF", "-DLAYERWISE_BUILD_EXAMPLES=ON"])
     run(["cmake", "--build", BUILD, "-j", str(os.cpu_count()), "--target", "bench_train", "bench_layers",
-         "bench_infer"] + (["gradient_study"] if a.study_epochs > 0 else []))
+         "bench_infer"] + (["gradient_study"] if a.study_epochs > 0 and not a.only else []))
     bench = os.path.join(BUILD, "benchmarks", "bench_train")
     bench_infer = os.path.join(BUILD, "benchmarks", "bench_infer")
     torch = [PY, os.path.join(ROOT, "benchmarks", "torch_reference.py")]
+    if a.only == "small-batch-floor":
+        path = os.path.join(ROOT, "benchmarks", "RESULTS.md")
+        replace_section(path, small_batch_floor(bench, bench_infer, a.small_rounds,
+                                                "scripts/run_benchmarks.py --only small-batch-floor"))
+        print(f"run_benchmarks: replaced \"{SMALL_BATCH_SECTION}\" in {path}")
+        return 0
     common = ["--config", "bn", "--depth", "25", "--batch", "128", "--steps", str(a.steps)]
 
     variants = {
@@ -177,6 +274,8 @@ def main():
                               "PyTorch eager": [*torch, *args, "--infer", "eager", "--threads", "1"],
                               "PyTorch TorchScript": [*torch, *args, "--infer", "script", "--threads", "1"]},
                              a.small_rounds, us_per_call, f"inference batch {b}")
+
+    floor_lines = small_batch_floor(bench, bench_infer, a.small_rounds, "scripts/run_benchmarks.py")
 
     study = {}
     if a.study_epochs > 0:
@@ -295,6 +394,7 @@ def main():
           f"| batch 1 in bf16 at most 15 us per call | {statistics.median(infer[1][0]['layerwise, bf16']):.1f} us "
           f"| {'yes' if statistics.median(infer[1][0]['layerwise, bf16']) <= 15 else 'no'} |",
           ""]
+    L += floor_lines
     if study:
         L += ["## The study end to end", "",
               f"gradient_study on a small grid: configs bn, plain and skip at depths 10 and 25 (6 runs), "
