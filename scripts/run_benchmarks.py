@@ -50,6 +50,16 @@ def us_per_call(out):
     return float(re.search(r"^us_per_call=([0-9.]+)$", out, re.M).group(1))
 
 
+def cpu_model():
+    """/proc/cpuinfo's model name, which RESULTS.md names beside every measurement."""
+    return next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+
+
+def commit_id():
+    """The short id of the commit measured."""
+    return run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]).strip()
+
+
 def alternate(variants, rounds, parse, label):
     """Runs every variant once per round, in turn (A B A B), so that a slow spell of the
     machine hits all of them alike. Returns the parsed values per variant, how many runs of
@@ -151,8 +161,7 @@ def small_batch_floor(bench, bench_infer, rounds, command):
     med = {k: statistics.median(v) for k, v in results.items()}
     rate = med["GEMM only, batch 128"] * GEMM_FLOPS_PER_SAMPLE  # flop/s
     core = field(outputs["GEMM only, batch 128"], "blas_core")
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-    commit = run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]).strip()
+    cpu, commit = cpu_model(), commit_id()
     L = [SMALL_BATCH_SECTION, "",
          f"`{command}` on {datetime.date.today()}, commit {commit}, {cpu}, OpenBLAS core {core}, "
          f"OPENBLAS_CORETYPE {os.environ.get('OPENBLAS_CORETYPE', 'not set')}. "
@@ -303,8 +312,7 @@ def main():
         compile_lines = [f"| one network's TU (benchmarks/compile_probe.cpp, seed BN MLP depth 25, -O3, make's overhead included) | {one:.1f} s |",
                          f"| the study program (6 configs x depths 10..50 = 54 network types, -O3, {os.cpu_count()} cores, no ccache) | {study_compile:.1f} s |"]
 
-    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-    commit = run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]).strip()
+    cpu, commit = cpu_model(), commit_id()
     dirty = " (with uncommitted changes)" if run(["git", "-C", ROOT, "status", "--porcelain"]).strip() else ""
     core = field(outputs["layerwise, 1 thread"], "blas_core")
     torch_version = field(outputs["PyTorch, 1 thread"], "pytorch")
