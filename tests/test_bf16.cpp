@@ -10,9 +10,11 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
+#include <vector>
 
 using namespace layerwise;
 
@@ -42,7 +44,8 @@ void check_kernel(std::size_t rows) {
     const Matrix<float> w = testing::random_matrix<float>(In, Out, 6, -1, 1);
     const Matrix<float> bias = testing::random_matrix<float>(1, Out, 7, -1, 1);
     std::vector<std::uint16_t> W(In * Out);
-    for (std::size_t k = 0; k < W.size(); ++k) W[k] = to_bf16(w.data()[k]);
+    for (std::size_t i = 0; i < In; ++i)  // each row in the kernel order
+        for (std::size_t j = 0; j < Out; ++j) W[i * Out + bf16_position<Out>(j)] = to_bf16(w(i, j));
     Matrix<float> y = zeros<float>(rows, Out);
     bf16_rows_times<In, Out>(x.data(), rows, W.data(), bias.data(), y.data());
     double worst = 0;
@@ -50,8 +53,9 @@ void check_kernel(std::size_t rows) {
         for (std::size_t j = 0; j < Out; ++j) {
             double sum = bias(0, j), size = std::abs(bias(0, j));
             for (std::size_t i = 0; i < In; ++i) {
-                sum += double(x(r, i)) * double(from_bf16(W[i * Out + j]));
-                size += std::abs(double(x(r, i)) * double(from_bf16(W[i * Out + j])));
+                const double wij = from_bf16(to_bf16(w(i, j)));
+                sum += double(x(r, i)) * wij;
+                size += std::abs(double(x(r, i)) * wij);
             }
             worst = std::max(worst, std::abs(double(y(r, j)) - sum) / size);
         }
@@ -64,6 +68,8 @@ TEST_CASE("bf16_rows_times is x W + b with W widened, for any row count and left
         CAPTURE(rows);
         check_kernel<128, 128>(rows);
         check_kernel<37, 29>(rows);  // columns left over after the packs
+        check_kernel<16, 24>(rows);  // a pack left over after the pairs of packs
+        check_kernel<16, 5>(rows);   // narrower than a pack
     }
 }
 
@@ -103,4 +109,18 @@ TEST_CASE("a bf16 network is for inference only") {
                          "layerwise: Bf16Dense is for inference: train the float network, then to_bf16 it",
                          std::logic_error);
     static_assert(std::is_same_v<bf16_t<Sequential<Dense<4, 3>, ReLU>>, Sequential<Bf16Dense<4, 3>, ReLU>>);
+}
+
+TEST_CASE("Bf16Dense keeps each weight rounded to bfloat16, in the kernel order") {
+    Dense<37, 29> d;  // 29 columns: with packs of 8, a pair of packs, a pack on its own and 5 left over
+    init(d, 5);
+    Bf16Dense<37, 29> h;
+    h.assign(d);
+    std::size_t wrong = 0;
+    for (std::size_t i = 0; i < 37; ++i)
+        for (std::size_t j = 0; j < 29; ++j) wrong += h.weight(i, j) != from_bf16(to_bf16(d.W(i, j)));
+    CHECK(wrong == 0);
+    std::vector<int> hits(29, 0);  // bf16_position is a permutation of each row's columns
+    for (std::size_t j = 0; j < 29; ++j) ++hits.at(bf16_position<29>(j));
+    CHECK(std::count(hits.begin(), hits.end(), 1) == 29);
 }

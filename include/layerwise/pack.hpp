@@ -88,6 +88,17 @@ struct Lanes<T> {
     static void store(T* p, T v) { *p = v; }
 };
 
+/// Makes the compiler hold v in a register at this point: an empty asm statement that takes v
+/// in a vector register and gives it back. Without it GCC folds a load that several FMAs use
+/// into each of them as a memory operand, loading it once per use; with more loads than FMAs
+/// the load ports, not the FMA units, set the pace (small_gemm.hpp). A no-op elsewhere.
+template <class V>
+inline void keep_in_register([[maybe_unused]] V& v) {
+#if defined(LAYERWISE_X86_PACKS)
+    asm("" : "+x"(v));
+#endif
+}
+
 /// sqrt of a scalar (std::sqrt) or of every lane of a Pack (the instruction).
 template <class T>
     requires std::is_floating_point_v<T>

@@ -1,20 +1,33 @@
-// layerwise/small_gemm.hpp — y = x W for a batch of 1 to 4 rows, each weight read once.
+// layerwise/small_gemm.hpp — y = x W for a batch of 1 to 8 rows, in registers.
 //
-//   y_rj = (sum_i x_ri W_ij) s_j + c_j     x: (rows x In), W: (In x Out), y: (rows x Out), rows <= 4
+//   y_rj = (sum_i x_ri W_ij) s_j + c_j     x: (rows x In), W: (In x Out), y: (rows x Out), rows <= 8
 //                                          s, c: (Out), a scale and a shift per column: s = 1 and
-//                                          c = b for a Dense; a folded BatchNorm's for Dense+BatchNorm
+//                                          c = b for a Dense
 //
-// Why not BLAS: for one row, OpenBLAS's sgemm small-matrix kernel spends most of a batch-1
-// inference in overhead of its own. A row times a matrix does two flops
-// per weight it loads, so its time is the time to read W. This kernel reads each weight
-// once for all the rows and keeps the sums in registers: a block of columns at a time, with
-// Rows x P packs (pack.hpp) of accumulators, down all In rows of W.
+// Why not BLAS: for a few rows, OpenBLAS's sgemm spends most of the call in overhead of its
+// own (packing W, for one). A row times a matrix does two flops per weight it loads, so one
+// row's time is the time to read W, and a few rows' is their flops. This kernel keeps the sums
+// in registers: a block of columns at a time, with Rows x P packs (pack.hpp) of accumulators,
+// down all In rows of W. Each pack of W is loaded once into a register and used for every row
+// of the pass (keep_in_register), so a pass reads W once.
+//
+// Register budget (the target's vector_registers R): Rows x P accumulators, P packs of W and
+// one broadcast x_ri, so Rows x P + P + 1 <= R. The FMA's latency needs about 8 independent
+// sums to keep both FMA units busy, so P is the largest that fits, rounded down to a divisor of
+// the column packs where one is near (no narrow, slow last block). A pass takes up to
+// pass_rows rows (6 with R = 16: 12 accumulators in 2 packs), and a larger batch takes two
+// passes; the second finds W in cache.
 //
 // Each y_rj is one sum in the order i = 0, 1, ..., In - 1, whatever the row count. Whether the
 // compiler fuses a multiply and its add into one FMA (-ffp-contract) may differ between the
-// row counts' instantiations, and a batch of more than 4 rows goes to BLAS, whose order
-// differs: a row's result agrees with any other batch's to float rounding, not to the bit.
-// The same batch gives the same bits every time.
+// row counts' instantiations, and a Dense sends a batch of more than few_rows_max rows to BLAS,
+// whose order differs: a row's result agrees with any other batch's to float rounding, not to
+// the bit. The same batch gives the same bits every time.
+//
+// The weights are read through a policy, so one kernel serves W in float (PlainWeights, here)
+// and in bfloat16 (deploy/bf16.hpp). A policy loads `group` packs of W at once: 1 for float; 2
+// for bfloat16, whose kernel order puts two packs of columns in one load. Blocks then start
+// and end on whole groups, and the packs after the last whole group load one at a time.
 #pragma once
 
 #include "pack.hpp"
@@ -23,13 +36,14 @@
 #include <cstddef>
 #include <stdexcept>
 #include <type_traits>
+#include <utility>
 
 namespace layerwise {
 
 /// The largest batch few_rows_times takes: Dense uses it up to here, and BLAS above.
-inline constexpr std::size_t few_rows_max = 4;
+inline constexpr std::size_t few_rows_max = 8;
 
-/// The target's vector registers, which few_rows_times' blocks are sized by: 32 with AVX-512's
+/// The target's vector registers, which the kernel's blocks are sized by: 32 with AVX-512's
 /// EVEX encoding, 16 otherwise.
 #if defined(__AVX512VL__)
 inline constexpr std::size_t vector_registers = 32;
@@ -39,10 +53,49 @@ inline constexpr std::size_t vector_registers = 16;
 
 namespace detail {
 
-// Columns [j0, j0 + P w) of y for Rows rows, w the pack width: y = (x W) s + c (s = 1 unless Scaled).
-template <std::size_t Rows, std::size_t P, std::size_t In, std::size_t Out, bool Scaled, class T>
-void few_rows_block(const T* __restrict x, const T* __restrict W, const T* __restrict s, const T* __restrict c,
-                    T* __restrict y, std::size_t j0) {
+/// Rows per pass: the most rows whose accumulators for 2 packs of columns fit beside those
+/// 2 packs of W and a broadcast (the top of this file), at most few_rows_max.
+inline constexpr std::size_t pass_rows = std::min(few_rows_max, (vector_registers - 3) / 2);
+
+/// Packs of columns per block for Rows rows, of `packs` in all, a multiple of `group` (the top
+/// of this file).
+constexpr std::size_t block_packs(std::size_t rows, std::size_t packs, std::size_t group) {
+    const std::size_t weight_registers = rows > 1 ? 1 : 0;  // one row uses each pack once: no register for it
+    const std::size_t fit = std::clamp<std::size_t>((vector_registers - 1) / (rows + weight_registers) / group, 1,
+                                                    std::max<std::size_t>(packs / group, 1));
+    for (std::size_t d = fit; 2 * d > fit; --d)
+        if ((packs / group) % d == 0) return d * group;  // a divisor near the fit: every block full
+    return fit * group;
+}
+
+/// W as it is stored: one load per pack.
+template <class T>
+struct PlainWeights {
+    using stored = T;                      ///< the type of W's elements
+    static constexpr std::size_t group = 1;  ///< packs per load
+    /// Packs v[0] .. v[group - 1] from the row of W at row, starting at column j (a multiple of group packs).
+    template <class V, std::size_t Out>
+    static void load_group(const T* row, std::size_t j, V* v) {
+        v[0] = Lanes<V>::load(row + j);
+    }
+    /// The pack at column j of the row, outside the whole groups.
+    template <class V, std::size_t Out>
+    static V load_one(const T* row, std::size_t j) {
+        return Lanes<V>::load(row + j);
+    }
+    /// The weight at column j of the row.
+    template <std::size_t Out>
+    static T one(const T* row, std::size_t j) {
+        return row[j];
+    }
+};
+
+// Columns [j0, j0 + P w) of y for Rows rows, w the pack width: y = (x W) s + c (s = 1 unless
+// Scaled). Grouped: the block is whole groups of packs (Weights::load_group); else single packs.
+template <std::size_t Rows, std::size_t P, std::size_t In, std::size_t Out, bool Scaled, bool Grouped, class Weights,
+          class T>
+void few_rows_block(const T* __restrict x, const typename Weights::stored* __restrict W, const T* __restrict s,
+                    const T* __restrict c, T* __restrict y, std::size_t j0) {
     using V = Pack<T>;
     using L = Lanes<V>;
     constexpr std::size_t w = sizeof(V) / sizeof(T);
@@ -50,8 +103,14 @@ void few_rows_block(const T* __restrict x, const T* __restrict W, const T* __res
     for (std::size_t r = 0; r < Rows; ++r)
         for (std::size_t p = 0; p < P; ++p) acc[r][p] = V{};
     for (std::size_t i = 0; i < In; ++i) {  // acc_r += x_ri W_i, for the block's columns of row i of W
-        V wi[P];
-        for (std::size_t p = 0; p < P; ++p) wi[p] = L::load(W + i * Out + j0 + p * w);
+        V wi[P];  // wi: (P packs) row i of W in the block's columns
+        if constexpr (Grouped)
+            for (std::size_t p = 0; p < P; p += Weights::group)
+                Weights::template load_group<V, Out>(W + i * Out, j0 + p * w, wi + p);
+        else
+            for (std::size_t p = 0; p < P; ++p) wi[p] = Weights::template load_one<V, Out>(W + i * Out, j0 + p * w);
+        if constexpr (Rows > 1)
+            for (std::size_t p = 0; p < P; ++p) keep_in_register(wi[p]);
         for (std::size_t r = 0; r < Rows; ++r) {
             const T xri = x[r * In + i];
             for (std::size_t p = 0; p < P; ++p) acc[r][p] += xri * wi[p];
@@ -66,24 +125,40 @@ void few_rows_block(const T* __restrict x, const T* __restrict W, const T* __res
         }
 }
 
-template <std::size_t Rows, std::size_t In, std::size_t Out, bool Scaled, class T>
-void few_rows(const T* x, const T* W, const T* s, const T* c, T* y) {
+// y = (x W) s + c for exactly Rows rows: the blocks of whole packs, then the columns left over.
+template <std::size_t Rows, std::size_t In, std::size_t Out, bool Scaled, class Weights, class T>
+void few_rows(const T* x, const typename Weights::stored* W, const T* s, const T* c, T* y) {
     constexpr std::size_t w = sizeof(Pack<T>) / sizeof(T);
-    constexpr std::size_t packs = Out / w;                       // whole packs of columns
-    // Packs per block: Rows x P accumulators in half the vector registers (32 with AVX-512's
-    // EVEX encoding, 16 otherwise), the other half for W's packs and x. A whole row of W per i
-    // where it fits (Out = 128: one block) streams best.
-    constexpr std::size_t half_registers = vector_registers / 2;
-    constexpr std::size_t P = std::max<std::size_t>(1, half_registers / Rows);
-    std::size_t p = 0;
-    for (; p + P <= packs; p += P) few_rows_block<Rows, P, In, Out, Scaled>(x, W, s, c, y, p * w);
-    if constexpr (packs % P != 0) few_rows_block<Rows, packs % P, In, Out, Scaled>(x, W, s, c, y, (packs - packs % P) * w);
+    constexpr std::size_t packs = Out / w;                                  // whole packs of columns
+    constexpr std::size_t grouped = packs / Weights::group * Weights::group;  // of them, those in whole groups
+    if constexpr (grouped > 0) {
+        constexpr std::size_t P = block_packs(Rows, grouped, Weights::group);
+        std::size_t p = 0;
+        for (; p + P <= grouped; p += P) few_rows_block<Rows, P, In, Out, Scaled, true, Weights>(x, W, s, c, y, p * w);
+        if constexpr (grouped % P != 0)
+            few_rows_block<Rows, grouped % P, In, Out, Scaled, true, Weights>(x, W, s, c, y, (grouped - grouped % P) * w);
+    }
+    if constexpr (packs > grouped)
+        few_rows_block<Rows, packs - grouped, In, Out, Scaled, false, Weights>(x, W, s, c, y, grouped * w);
     for (std::size_t j = packs * w; j < Out; ++j)  // the columns left over, one at a time
         for (std::size_t r = 0; r < Rows; ++r) {
             T sum = T(0);
-            for (std::size_t i = 0; i < In; ++i) sum += x[r * In + i] * W[i * Out + j];
+            for (std::size_t i = 0; i < In; ++i) sum += x[r * In + i] * Weights::template one<Out>(W + i * Out, j);
             y[r * Out + j] = (Scaled ? sum * s[j] : sum) + c[j];
         }
+}
+
+// y = (x W) s + c for any number of rows, in passes of up to pass_rows rows.
+template <std::size_t In, std::size_t Out, bool Scaled, class Weights, class T>
+void rows_in_passes(const T* x, std::size_t rows, const typename Weights::stored* W, const T* s, const T* c, T* y) {
+    for (std::size_t r0 = 0; r0 < rows; r0 += pass_rows) {
+        const std::size_t n = std::min(rows - r0, pass_rows);
+        [&]<std::size_t... K>(std::index_sequence<K...>) {  // the instantiation for n rows
+            (void)((n == K + 1 ? (few_rows<K + 1, In, Out, Scaled, Weights>(x + r0 * In, W, s, c, y + r0 * Out), true)
+                               : false) ||
+                   ...);
+        }(std::make_index_sequence<pass_rows>{});
+    }
 }
 
 }  // namespace detail
@@ -93,17 +168,9 @@ void few_rows(const T* x, const T* W, const T* s, const T* c, T* y) {
 template <std::size_t In, std::size_t Out, class T>
 void few_rows_times(const T* x, std::size_t rows, const std::type_identity_t<T>* W, const std::type_identity_t<T>* s,
                     const std::type_identity_t<T>* c, std::type_identity_t<T>* y) {
-    auto run = [&]<bool Scaled>() {
-        switch (rows) {
-            case 1: return detail::few_rows<1, In, Out, Scaled>(x, W, s, c, y);
-            case 2: return detail::few_rows<2, In, Out, Scaled>(x, W, s, c, y);
-            case 3: return detail::few_rows<3, In, Out, Scaled>(x, W, s, c, y);
-            case 4: return detail::few_rows<4, In, Out, Scaled>(x, W, s, c, y);
-            default: throw std::logic_error("layerwise: few_rows_times: takes 1 to 4 rows");
-        }
-    };
-    if (s != nullptr) run.template operator()<true>();
-    else run.template operator()<false>();
+    if (rows < 1 || rows > few_rows_max) throw std::logic_error("layerwise: few_rows_times: takes 1 to 8 rows");
+    if (s != nullptr) detail::rows_in_passes<In, Out, true, detail::PlainWeights<T>>(x, rows, W, s, c, y);
+    else detail::rows_in_passes<In, Out, false, detail::PlainWeights<T>>(x, rows, W, s, c, y);
 }
 
 }  // namespace layerwise

@@ -8,12 +8,16 @@
 //   from_bf16(h) = the float whose upper half is h and whose lower half is 0
 //   y_rj = sum_i x_ri W_ij + b_j    x, y, b in float; W widened from bfloat16 as it is read;
 //                                   the sums in float, in the order i = 0, 1, ..., In - 1
+//   W_ij at W[i Out + bf16_position(j)]   the kernel order: two packs of columns interleaved
 //
 // Batch-1 inference reads every weight once for two flops, so its time is the time to read W:
-// half the bytes, half the time. The kernel is small_gemm.hpp's with the load widened: each
-// weight read once for all rows, a block of columns of accumulators in registers (Pack, the
-// target's vector register; on targets without one the loops are scalar). The compiler
-// targets the build's CPU (-march), so the instructions are chosen when the program is built.
+// half the bytes, half the time. The kernel is small_gemm.hpp's, reading W through
+// Bf16Weights, which widens the weights as it loads them: a block of columns of accumulators
+// in registers (Pack, the target's vector register; on targets without one the loops are
+// scalar). Widening a pack on its own takes a zero-extension and a shift; in the kernel order
+// one load, one shift and one mask widen two packs, which keeps batch 1 nearer the time of
+// its read. The compiler targets the build's CPU (-march), so the instructions are chosen when
+// the program is built.
 #pragma once
 
 #include "../pack.hpp"
@@ -36,6 +40,28 @@ inline std::uint16_t to_bf16(float v) {
 
 /// The float whose upper half is h: exact.
 inline float from_bf16(std::uint16_t h) { return std::bit_cast<float>(static_cast<std::uint32_t>(h) << 16); }
+
+/// Packs of columns whose bfloat16s are interleaved in the kernel order: 2 where there is a
+/// vector type, 1 (the plain order) where there is none.
+#if defined(LAYERWISE_X86_PACKS)
+inline constexpr std::size_t bf16_group = 2;
+#else
+inline constexpr std::size_t bf16_group = 1;
+#endif
+
+/// Where column j of a row of Out columns sits in the kernel order. The row is cut into spans
+/// of two packs (2w columns); in each, the 32-bit word k holds column k in its low half and
+/// column w + k in its high half. Then one load gives both packs: the words shifted left by 16
+/// are the first pack's floats, and the words with their low half cleared are the second's.
+/// Columns after the last whole span keep their place. With bf16_group = 1 it is the identity.
+template <std::size_t Out>
+constexpr std::size_t bf16_position(std::size_t j) {
+    constexpr std::size_t w = sizeof(Pack<float>) / sizeof(float);
+    constexpr std::size_t span = bf16_group * w, spanned = Out / span * span;
+    if (bf16_group == 1 || j >= spanned) return j;
+    const std::size_t start = j / span * span, k = j - start;
+    return start + 2 * (k % w) + k / w;
+}
 
 namespace detail {
 
@@ -61,63 +87,44 @@ V widen_bf16(const std::uint16_t* p) {
     }
 }
 
-// Columns [j0, j0 + P w) of y for Rows rows (small_gemm.hpp's few_rows_block, W widened).
-template <std::size_t Rows, std::size_t P, std::size_t In, std::size_t Out>
-void bf16_rows_block(const float* __restrict x, const std::uint16_t* __restrict W, const float* __restrict b,
-                     float* __restrict y, std::size_t j0) {
-    using V = Pack<float>;
-    using L = Lanes<V>;
-    constexpr std::size_t w = sizeof(V) / sizeof(float);
-    V acc[Rows][P];  // acc: (Rows x P packs) the running sums, in registers
-    for (std::size_t r = 0; r < Rows; ++r)
-        for (std::size_t p = 0; p < P; ++p) acc[r][p] = V{};
-    for (std::size_t i = 0; i < In; ++i) {  // acc_r += x_ri W_i, for the block's columns of row i of W
-        V wi[P];
-        for (std::size_t p = 0; p < P; ++p) wi[p] = widen_bf16<V>(W + i * Out + j0 + p * w);
-        for (std::size_t r = 0; r < Rows; ++r) {
-            const float xri = x[r * In + i];
-            for (std::size_t p = 0; p < P; ++p) acc[r][p] += xri * wi[p];
-        }
+// W in bfloat16, in the kernel order (bf16_position), for small_gemm.hpp's kernel.
+struct Bf16Weights {
+    using stored = std::uint16_t;                   ///< W's elements: bfloat16 bits
+    static constexpr std::size_t group = bf16_group;  ///< packs per load
+    /// The two packs of floats at columns j .. j + 2w of the row (one load, a shift and a mask);
+    /// without a vector type, the one weight at j.
+    template <class V, std::size_t Out>
+    static void load_group(const std::uint16_t* row, std::size_t j, V* v) {
+#if defined(LAYERWISE_X86_PACKS)
+        PackU32 u;  // word k: column j + k in its low half, column j + w + k in its high half
+        std::memcpy(&u, row + j, sizeof u);
+        const PackU32 first = u << 16, second = u & 0xffff0000u;
+        std::memcpy(&v[0], &first, sizeof first);
+        std::memcpy(&v[1], &second, sizeof second);
+#else
+        v[0] = from_bf16(row[j]);
+#endif
     }
-    for (std::size_t r = 0; r < Rows; ++r)
-        for (std::size_t p = 0; p < P; ++p) {
-            const std::size_t j = j0 + p * w;
-            L::store(y + r * Out + j, acc[r][p] + L::load(b + j));
-        }
-}
-
-template <std::size_t Rows, std::size_t In, std::size_t Out>
-void bf16_rows(const float* x, const std::uint16_t* W, const float* b, float* y) {
-    constexpr std::size_t w = sizeof(Pack<float>) / sizeof(float);
-    constexpr std::size_t packs = Out / w;
-    constexpr std::size_t P = std::max<std::size_t>(1, vector_registers / 2 / Rows);  // as small_gemm.hpp
-    std::size_t p = 0;
-    for (; p + P <= packs; p += P) bf16_rows_block<Rows, P, In, Out>(x, W, b, y, p * w);
-    if constexpr (packs % P != 0) bf16_rows_block<Rows, packs % P, In, Out>(x, W, b, y, (packs - packs % P) * w);
-    for (std::size_t j = packs * w; j < Out; ++j)  // the columns left over, one at a time
-        for (std::size_t r = 0; r < Rows; ++r) {
-            float sum = 0;
-            for (std::size_t i = 0; i < In; ++i) sum += x[r * In + i] * from_bf16(W[i * Out + j]);
-            y[r * Out + j] = sum + b[j];
-        }
-}
+    /// The pack of floats at column j, after the whole pairs (plain order).
+    template <class V, std::size_t Out>
+    static V load_one(const std::uint16_t* row, std::size_t j) {
+        return widen_bf16<V>(row + j);
+    }
+    /// The float at column j, after the whole packs (plain order).
+    template <std::size_t Out>
+    static float one(const std::uint16_t* row, std::size_t j) {
+        return from_bf16(row[j]);
+    }
+};
 
 }  // namespace detail
 
-/// y = x W + b for `rows` rows of x, any number, with W (In x Out) in bfloat16 (the top of this
-/// file): blocks of up to few_rows_max rows, each reading W once. All row-major.
+/// y = x W + b for `rows` rows of x, any number, with W (In x Out) in bfloat16, each row in the
+/// kernel order (bf16_position): small_gemm.hpp's kernel, in passes of a few rows, each reading
+/// W once. All row-major.
 template <std::size_t In, std::size_t Out>
 void bf16_rows_times(const float* x, std::size_t rows, const std::uint16_t* W, const float* b, float* y) {
-    for (std::size_t r0 = 0; r0 < rows; r0 += few_rows_max) {
-        const float* xr = x + r0 * In;
-        float* yr = y + r0 * Out;
-        switch (std::min(rows - r0, few_rows_max)) {
-            case 1: detail::bf16_rows<1, In, Out>(xr, W, b, yr); break;
-            case 2: detail::bf16_rows<2, In, Out>(xr, W, b, yr); break;
-            case 3: detail::bf16_rows<3, In, Out>(xr, W, b, yr); break;
-            default: detail::bf16_rows<4, In, Out>(xr, W, b, yr); break;
-        }
-    }
+    detail::rows_in_passes<In, Out, false, detail::Bf16Weights, float>(x, rows, W, nullptr, b, y);
 }
 
 }  // namespace layerwise

@@ -5,7 +5,7 @@
 //                                     a_j = gamma_j / sqrt(moving_var_j + eps)
 //
 // In inference mode BatchNorm is an affine map per column with its moving statistics, so the
-// pair is one Dense: one GEMM (or, for 1 to 4 rows, one read of W) instead of a GEMM and a pass
+// pair is one Dense: one GEMM (or, for 1 to 8 rows, one read of W) instead of a GEMM and a pass
 // over its output. As PyTorch's fuse_modules and ONNX Runtime's graph optimizations do, this is
 // an explicit step on a trained model:
 //

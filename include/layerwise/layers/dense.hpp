@@ -7,8 +7,8 @@
 //
 // x may be a Matrix or a MatrixView of memory the user lends: forward reads it in place
 // (one GEMM on its data pointer) and keeps that pointer for dW = x^T dy, so no copy is made.
-// A batch of 1 to 4 rows goes to few_rows_times (small_gemm.hpp), which reads W once; more
-// rows go to BLAS.
+// A batch of 1 to 8 rows goes to few_rows_times (small_gemm.hpp), which keeps its sums in
+// registers; more rows go to BLAS.
 //
 // The bias is added inside the GEMM's output pass: y is filled with b and the GEMM runs with
 // beta = 1, so its kernel adds x W to b as it stores y. That fill takes the place of the pass
