@@ -74,20 +74,17 @@ struct PlainWeights {
     using stored = T;                      ///< the type of W's elements
     static constexpr std::size_t group = 1;  ///< packs per load
     /// Packs v[0] .. v[group - 1] from the row of W at row, starting at column j (a multiple of group packs).
-    template <class V, std::size_t Out>
+    template <class V>
     static void load_group(const T* row, std::size_t j, V* v) {
-        v[0] = Lanes<V>::load(row + j);
+        v[0] = load_one<V>(row, j);
     }
     /// The pack at column j of the row, outside the whole groups.
-    template <class V, std::size_t Out>
+    template <class V>
     static V load_one(const T* row, std::size_t j) {
         return Lanes<V>::load(row + j);
     }
     /// The weight at column j of the row.
-    template <std::size_t Out>
-    static T one(const T* row, std::size_t j) {
-        return row[j];
-    }
+    static T one(const T* row, std::size_t j) { return row[j]; }
 };
 
 // Columns [j0, j0 + P w) of y for Rows rows, w the pack width: y = (x W) s + c (s = 1 unless
@@ -106,9 +103,9 @@ void few_rows_block(const T* __restrict x, const typename Weights::stored* __res
         V wi[P];  // wi: (P packs) row i of W in the block's columns
         if constexpr (Grouped)
             for (std::size_t p = 0; p < P; p += Weights::group)
-                Weights::template load_group<V, Out>(W + i * Out, j0 + p * w, wi + p);
+                Weights::template load_group<V>(W + i * Out, j0 + p * w, wi + p);
         else
-            for (std::size_t p = 0; p < P; ++p) wi[p] = Weights::template load_one<V, Out>(W + i * Out, j0 + p * w);
+            for (std::size_t p = 0; p < P; ++p) wi[p] = Weights::template load_one<V>(W + i * Out, j0 + p * w);
         if constexpr (Rows > 1)
             for (std::size_t p = 0; p < P; ++p) keep_in_register(wi[p]);
         for (std::size_t r = 0; r < Rows; ++r) {
@@ -143,7 +140,7 @@ void few_rows(const T* x, const typename Weights::stored* W, const T* s, const T
     for (std::size_t j = packs * w; j < Out; ++j)  // the columns left over, one at a time
         for (std::size_t r = 0; r < Rows; ++r) {
             T sum = T(0);
-            for (std::size_t i = 0; i < In; ++i) sum += x[r * In + i] * Weights::template one<Out>(W + i * Out, j);
+            for (std::size_t i = 0; i < In; ++i) sum += x[r * In + i] * Weights::one(W + i * Out, j);
             y[r * Out + j] = (Scaled ? sum * s[j] : sum) + c[j];
         }
 }

@@ -93,7 +93,7 @@ struct Bf16Weights {
     static constexpr std::size_t group = bf16_group;  ///< packs per load
     /// The two packs of floats at columns j .. j + 2w of the row (one load, a shift and a mask);
     /// without a vector type, the one weight at j.
-    template <class V, std::size_t Out>
+    template <class V>
     static void load_group(const std::uint16_t* row, std::size_t j, V* v) {
 #if defined(LAYERWISE_X86_PACKS)
         PackU32 u;  // word k: column j + k in its low half, column j + w + k in its high half
@@ -102,19 +102,16 @@ struct Bf16Weights {
         std::memcpy(&v[0], &first, sizeof first);
         std::memcpy(&v[1], &second, sizeof second);
 #else
-        v[0] = from_bf16(row[j]);
+        v[0] = load_one<V>(row, j);
 #endif
     }
     /// The pack of floats at column j, after the whole pairs (plain order).
-    template <class V, std::size_t Out>
+    template <class V>
     static V load_one(const std::uint16_t* row, std::size_t j) {
         return widen_bf16<V>(row + j);
     }
     /// The float at column j, after the whole packs (plain order).
-    template <std::size_t Out>
-    static float one(const std::uint16_t* row, std::size_t j) {
-        return from_bf16(row[j]);
-    }
+    static float one(const std::uint16_t* row, std::size_t j) { return from_bf16(row[j]); }
 };
 
 }  // namespace detail
