@@ -13,9 +13,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 fresh=$(realpath "${1:-../shared/tools/fresh-debian.sh}")
 [ -x "$fresh" ] || [ -f "$fresh" ] || { echo "check_deb: no fresh-debian script at $fresh" >&2; exit 2; }
-cmake -S . -B build -DCMAKE_CXX_COMPILER_LAUNCHER=ccache > /dev/null
-(cd build && cpack -G DEB > /dev/null)
-deb=$(ls build/layerwise-dev_*_all.deb)
+# The package holds headers and CMake/pkg-config files only; cpack builds `all` first, so the
+# tree it packs from builds no tests or examples.
+cmake -S . -B build-deb -DLAYERWISE_BUILD_TESTS=OFF -DLAYERWISE_BUILD_EXAMPLES=OFF > /dev/null
+(cd build-deb && cpack -G DEB > /dev/null)
+deb=$(ls build-deb/layerwise-dev_*_all.deb)
 echo "check_deb: $deb"
 
 # fresh-debian.sh runs a command in a clone of a git repository: make one holding the .deb
