@@ -44,8 +44,8 @@ void check_kernel(std::size_t rows) {
     const Matrix<float> w = testing::random_matrix<float>(In, Out, 6, -1, 1);
     const Matrix<float> bias = testing::random_matrix<float>(1, Out, 7, -1, 1);
     std::vector<std::uint16_t> W(In * Out);
-    for (std::size_t i = 0; i < In; ++i)  // each row in the kernel order
-        for (std::size_t j = 0; j < Out; ++j) W[i * Out + bf16_position<Out>(j)] = to_bf16(w(i, j));
+    for (std::size_t i = 0; i < In; ++i)  // in the kernel order
+        for (std::size_t j = 0; j < Out; ++j) W[bf16_position<In, Out>(i, j)] = to_bf16(w(i, j));
     Matrix<float> y = zeros<float>(rows, Out);
     bf16_rows_times<In, Out>(x.data(), rows, W.data(), bias.data(), y.data());
     double worst = 0;
@@ -120,7 +120,8 @@ TEST_CASE("Bf16Dense keeps each weight rounded to bfloat16, in the kernel order"
     for (std::size_t i = 0; i < 37; ++i)
         for (std::size_t j = 0; j < 29; ++j) wrong += h.weight(i, j) != from_bf16(to_bf16(d.W(i, j)));
     CHECK(wrong == 0);
-    std::vector<int> hits(29, 0);  // bf16_position is a permutation of each row's columns
-    for (std::size_t j = 0; j < 29; ++j) ++hits.at(bf16_position<29>(j));
-    CHECK(std::count(hits.begin(), hits.end(), 1) == 29);
+    std::vector<int> hits(37 * 29, 0);  // bf16_position is a permutation of W's places
+    for (std::size_t i = 0; i < 37; ++i)
+        for (std::size_t j = 0; j < 29; ++j) ++hits.at(bf16_position<37, 29>(i, j));
+    CHECK(std::count(hits.begin(), hits.end(), 1) == 37 * 29);
 }

@@ -24,10 +24,20 @@
 // whose order differs: a row's result agrees with any other batch's to float rounding, not to
 // the bit. The same batch gives the same bits every time.
 //
-// The weights are read through a policy, so one kernel serves W in float (PlainWeights, here)
-// and in bfloat16 (deploy/bf16.hpp). A policy loads `group` packs of W at once: 1 for float; 2
-// for bfloat16, whose kernel order puts two packs of columns in one load. Blocks then start
-// and end on whole groups, and the packs after the last whole group load one at a time.
+// The weights are read through a policy, so one kernel serves W as a Dense keeps it (row-major,
+// PlainWeights), in the panel order below (PanelWeights) and in bfloat16 (deploy/bf16.hpp). A
+// policy loads `group` packs of W at once: 1 row-major; panel_packs (a whole panel's row) in
+// the panel order. Blocks then start and end on whole groups, and the packs after the last
+// whole group load one at a time.
+//
+// The panel order (panel_position) is for weights kept for inference only. A block walks down
+// its columns of W; row-major, that is a short run of bytes every Out columns, a stride the
+// hardware prefetchers follow poorly from L3, so reading W takes longer than its bytes need.
+// In the panel order W is cut into panels of panel_packs packs of columns, each stored whole,
+// row after row (with AVX2 a panel's row is 16 floats, one 64-byte cache line), so a block
+// reads each of its panels front to back. The sums are those of the row-major kernel, in the
+// same order: where W is whole panels, the same instructions and the same bits; the columns
+// after them are summed one at a time, where the compiler may fuse differently.
 #pragma once
 
 #include "pack.hpp"
@@ -35,6 +45,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -42,6 +53,24 @@ namespace layerwise {
 
 /// The largest batch few_rows_times takes: Dense uses it up to here, and BLAS above.
 inline constexpr std::size_t few_rows_max = 8;
+
+/// Packs of columns in a panel of the panel order (the top of this file): 2 where there is a
+/// vector type, 1 (W stored column by column) where there is none.
+#if defined(LAYERWISE_X86_PACKS)
+inline constexpr std::size_t panel_packs = 2;
+#else
+inline constexpr std::size_t panel_packs = 1;
+#endif
+
+/// Where W_ij of an (In x Out) W of T sits in the panel order (the top of this file): panel
+/// after panel of panel_packs packs of columns, each row after row; the columns after the last
+/// whole panel are one narrower panel, stored the same way.
+template <std::size_t In, std::size_t Out, class T = float>
+constexpr std::size_t panel_position(std::size_t i, std::size_t j) {
+    constexpr std::size_t columns = panel_packs * (sizeof(Pack<T>) / sizeof(T));  // a panel's width
+    const std::size_t start = j / columns * columns, width = std::min(columns, Out - start);
+    return start * In + i * width + (j - start);
+}
 
 /// The target's vector registers, which the kernel's blocks are sized by: 32 with AVX-512's
 /// EVEX encoding, 16 otherwise.
@@ -68,23 +97,50 @@ constexpr std::size_t block_packs(std::size_t rows, std::size_t packs, std::size
     return fit * group;
 }
 
-/// W as it is stored: one load per pack.
+/// W row-major, as a Dense keeps it: one load per pack.
 template <class T>
 struct PlainWeights {
-    using stored = T;                      ///< the type of W's elements
+    using stored = T;                        ///< the type of W's elements
     static constexpr std::size_t group = 1;  ///< packs per load
-    /// Packs v[0] .. v[group - 1] from the row of W at row, starting at column j (a multiple of group packs).
-    template <class V>
-    static void load_group(const T* row, std::size_t j, V* v) {
-        v[0] = load_one<V>(row, j);
+    /// Packs v[0] .. v[group - 1] of row i of W, from column j (a multiple of group packs).
+    template <std::size_t In, std::size_t Out, class V>
+    static void load_group(const T* W, std::size_t i, std::size_t j, V* v) {
+        v[0] = load_one<In, Out, V>(W, i, j);
     }
-    /// The pack at column j of the row, outside the whole groups.
-    template <class V>
-    static V load_one(const T* row, std::size_t j) {
-        return Lanes<V>::load(row + j);
+    /// The pack of row i of W at column j, outside the whole groups.
+    template <std::size_t In, std::size_t Out, class V>
+    static V load_one(const T* W, std::size_t i, std::size_t j) {
+        return Lanes<V>::load(W + i * Out + j);
     }
-    /// The weight at column j of the row.
-    static T one(const T* row, std::size_t j) { return row[j]; }
+    /// W_ij.
+    template <std::size_t In, std::size_t Out>
+    static T one(const T* W, std::size_t i, std::size_t j) {
+        return W[i * Out + j];
+    }
+};
+
+/// W in the panel order (panel_position): a group is a panel's row, one run of bytes.
+template <class T>
+struct PanelWeights {
+    using stored = T;                                  ///< the type of W's elements
+    static constexpr std::size_t group = panel_packs;  ///< packs per load
+    /// The packs of row i of the panel that starts at column j.
+    template <std::size_t In, std::size_t Out, class V>
+    static void load_group(const T* W, std::size_t i, std::size_t j, V* v) {
+        constexpr std::size_t w = sizeof(V) / sizeof(T);
+        const T* row = W + j * In + i * group * w;  // panel_position(i, j) of a whole panel
+        for (std::size_t p = 0; p < group; ++p) v[p] = Lanes<V>::load(row + p * w);
+    }
+    /// The pack of row i at column j, in the narrower panel after the whole ones.
+    template <std::size_t In, std::size_t Out, class V>
+    static V load_one(const T* W, std::size_t i, std::size_t j) {
+        return Lanes<V>::load(W + panel_position<In, Out, T>(i, j));
+    }
+    /// W_ij.
+    template <std::size_t In, std::size_t Out>
+    static T one(const T* W, std::size_t i, std::size_t j) {
+        return W[panel_position<In, Out, T>(i, j)];
+    }
 };
 
 // Columns [j0, j0 + P w) of y for Rows rows, w the pack width: y = (x W) s + c (s = 1 unless
@@ -103,9 +159,9 @@ void few_rows_block(const T* __restrict x, const typename Weights::stored* __res
         V wi[P];  // wi: (P packs) row i of W in the block's columns
         if constexpr (Grouped)
             for (std::size_t p = 0; p < P; p += Weights::group)
-                Weights::template load_group<V>(W + i * Out, j0 + p * w, wi + p);
+                Weights::template load_group<In, Out, V>(W, i, j0 + p * w, wi + p);
         else
-            for (std::size_t p = 0; p < P; ++p) wi[p] = Weights::template load_one<V>(W + i * Out, j0 + p * w);
+            for (std::size_t p = 0; p < P; ++p) wi[p] = Weights::template load_one<In, Out, V>(W, i, j0 + p * w);
         if constexpr (Rows > 1)
             for (std::size_t p = 0; p < P; ++p) keep_in_register(wi[p]);
         for (std::size_t r = 0; r < Rows; ++r) {
@@ -140,7 +196,7 @@ void few_rows(const T* x, const typename Weights::stored* W, const T* s, const T
     for (std::size_t j = packs * w; j < Out; ++j)  // the columns left over, one at a time
         for (std::size_t r = 0; r < Rows; ++r) {
             T sum = T(0);
-            for (std::size_t i = 0; i < In; ++i) sum += x[r * In + i] * Weights::one(W + i * Out, j);
+            for (std::size_t i = 0; i < In; ++i) sum += x[r * In + i] * Weights::template one<In, Out>(W, i, j);
             y[r * Out + j] = (Scaled ? sum * s[j] : sum) + c[j];
         }
 }
@@ -165,9 +221,19 @@ void rows_in_passes(const T* x, std::size_t rows, const typename Weights::stored
 template <std::size_t In, std::size_t Out, class T>
 void few_rows_times(const T* x, std::size_t rows, const std::type_identity_t<T>* W, const std::type_identity_t<T>* s,
                     const std::type_identity_t<T>* c, std::type_identity_t<T>* y) {
-    if (rows < 1 || rows > few_rows_max) throw std::logic_error("layerwise: few_rows_times: takes 1 to 8 rows");
+    if (rows < 1 || rows > few_rows_max)
+        throw std::logic_error("layerwise: few_rows_times: takes 1 to " + std::to_string(few_rows_max) + " rows");
     if (s != nullptr) detail::rows_in_passes<In, Out, true, detail::PlainWeights<T>>(x, rows, W, s, c, y);
     else detail::rows_in_passes<In, Out, false, detail::PlainWeights<T>>(x, rows, W, s, c, y);
+}
+
+/// y = x W + c for any number of rows of x, in passes of a few rows, each reading W once, with
+/// W (In x Out) in the panel order (panel_position): few_rows_times' sums, in its order (the
+/// top of this file). x: (rows x In), y: (rows x Out), row-major.
+template <std::size_t In, std::size_t Out, class T>
+void panel_rows_times(const T* x, std::size_t rows, const std::type_identity_t<T>* W, const std::type_identity_t<T>* c,
+                      std::type_identity_t<T>* y) {
+    detail::rows_in_passes<In, Out, false, detail::PanelWeights<T>, T>(x, rows, W, nullptr, c, y);
 }
 
 }  // namespace layerwise

@@ -8,7 +8,8 @@
 //   from_bf16(h) = the float whose upper half is h and whose lower half is 0
 //   y_rj = sum_i x_ri W_ij + b_j    x, y, b in float; W widened from bfloat16 as it is read;
 //                                   the sums in float, in the order i = 0, 1, ..., In - 1
-//   W_ij at W[i Out + bf16_position(j)]   the kernel order: two packs of columns interleaved
+//   W_ij at W[bf16_position(i, j)]        the kernel order: small_gemm.hpp's panel order, two
+//                                         packs of columns interleaved in each panel's row
 //
 // Batch-1 inference reads every weight once for two flops, so its time is the time to read W:
 // half the bytes, half the time. The kernel is small_gemm.hpp's, reading W through
@@ -41,26 +42,23 @@ inline std::uint16_t to_bf16(float v) {
 /// The float whose upper half is h: exact.
 inline float from_bf16(std::uint16_t h) { return std::bit_cast<float>(static_cast<std::uint32_t>(h) << 16); }
 
-/// Packs of columns whose bfloat16s are interleaved in the kernel order: 2 where there is a
-/// vector type, 1 (the plain order) where there is none.
-#if defined(LAYERWISE_X86_PACKS)
-inline constexpr std::size_t bf16_group = 2;
-#else
-inline constexpr std::size_t bf16_group = 1;
-#endif
+/// Packs of columns whose bfloat16s are interleaved in the kernel order: a panel's
+/// (small_gemm.hpp's panel_packs), 2 where there is a vector type, 1 where there is none.
+inline constexpr std::size_t bf16_group = panel_packs;
 
-/// Where column j of a row of Out columns sits in the kernel order. The row is cut into spans
-/// of two packs (2w columns); in each, the 32-bit word k holds column k in its low half and
-/// column w + k in its high half. Then one load gives both packs: the words shifted left by 16
-/// are the first pack's floats, and the words with their low half cleared are the second's.
-/// Columns after the last whole span keep their place. With bf16_group = 1 it is the identity.
-template <std::size_t Out>
-constexpr std::size_t bf16_position(std::size_t j) {
+/// Where W_ij of an (In x Out) W sits in the kernel order: small_gemm.hpp's panel order, and
+/// in each row of a whole panel (two packs, 2w columns) the 32-bit word k holds column k in its
+/// low half and column w + k in its high half. Then one load gives both packs: the words
+/// shifted left by 16 are the first pack's floats, and the words with their low half cleared
+/// are the second's. The narrower panel after the whole ones keeps the panel order.
+template <std::size_t In, std::size_t Out>
+constexpr std::size_t bf16_position(std::size_t i, std::size_t j) {
     constexpr std::size_t w = sizeof(Pack<float>) / sizeof(float);
     constexpr std::size_t span = bf16_group * w, spanned = Out / span * span;
-    if (bf16_group == 1 || j >= spanned) return j;
-    const std::size_t start = j / span * span, k = j - start;
-    return start + 2 * (k % w) + k / w;
+    const std::size_t at = panel_position<In, Out, float>(i, j);
+    if (bf16_group == 1 || j >= spanned) return at;
+    const std::size_t k = j % span;
+    return at - k + 2 * (k % w) + k / w;
 }
 
 namespace detail {
@@ -89,35 +87,39 @@ V widen_bf16(const std::uint16_t* p) {
 
 // W in bfloat16, in the kernel order (bf16_position), for small_gemm.hpp's kernel.
 struct Bf16Weights {
-    using stored = std::uint16_t;                   ///< W's elements: bfloat16 bits
+    using stored = std::uint16_t;                     ///< W's elements: bfloat16 bits
     static constexpr std::size_t group = bf16_group;  ///< packs per load
-    /// The two packs of floats at columns j .. j + 2w of the row (one load, a shift and a mask);
-    /// without a vector type, the one weight at j.
-    template <class V>
-    static void load_group(const std::uint16_t* row, std::size_t j, V* v) {
+    /// The two packs of floats of row i of the panel that starts at column j (one load, a shift
+    /// and a mask); without a vector type, the one weight W_ij.
+    template <std::size_t In, std::size_t Out, class V>
+    static void load_group(const std::uint16_t* W, std::size_t i, std::size_t j, V* v) {
 #if defined(LAYERWISE_X86_PACKS)
+        constexpr std::size_t w = sizeof(V) / sizeof(float);
         PackU32 u;  // word k: column j + k in its low half, column j + w + k in its high half
-        std::memcpy(&u, row + j, sizeof u);
+        std::memcpy(&u, W + j * In + i * group * w, sizeof u);  // panel_position(i, j) of a whole panel
         const PackU32 first = u << 16, second = u & 0xffff0000u;
         std::memcpy(&v[0], &first, sizeof first);
         std::memcpy(&v[1], &second, sizeof second);
 #else
-        v[0] = load_one<V>(row, j);
+        v[0] = load_one<In, Out, V>(W, i, j);
 #endif
     }
-    /// The pack of floats at column j, after the whole pairs (plain order).
-    template <class V>
-    static V load_one(const std::uint16_t* row, std::size_t j) {
-        return widen_bf16<V>(row + j);
+    /// The pack of floats of row i at column j, in the narrower panel after the whole ones.
+    template <std::size_t In, std::size_t Out, class V>
+    static V load_one(const std::uint16_t* W, std::size_t i, std::size_t j) {
+        return widen_bf16<V>(W + bf16_position<In, Out>(i, j));
     }
-    /// The float at column j, after the whole packs (plain order).
-    static float one(const std::uint16_t* row, std::size_t j) { return from_bf16(row[j]); }
+    /// W_ij, widened.
+    template <std::size_t In, std::size_t Out>
+    static float one(const std::uint16_t* W, std::size_t i, std::size_t j) {
+        return from_bf16(W[bf16_position<In, Out>(i, j)]);
+    }
 };
 
 }  // namespace detail
 
-/// y = x W + b for `rows` rows of x, any number, with W (In x Out) in bfloat16, each row in the
-/// kernel order (bf16_position): small_gemm.hpp's kernel, in passes of a few rows, each reading
+/// y = x W + b for `rows` rows of x, any number, with W (In x Out) in bfloat16 in the kernel
+/// order (bf16_position): small_gemm.hpp's kernel, in passes of a few rows, each reading
 /// W once. All row-major.
 template <std::size_t In, std::size_t Out>
 void bf16_rows_times(const float* x, std::size_t rows, const std::uint16_t* W, const float* b, float* y) {

@@ -33,20 +33,20 @@ public:
     static constexpr std::size_t parameter_count = In * Out + Out;  ///< W and b
     static constexpr std::string_view name = "dense";  ///< named as the Dense it replaces (visit.hpp)
 
-    /// W: (In x Out) bfloat16 bits, row by row, each row in the kernel order: W_ij at
-    /// W[i Out + bf16_position<Out>(j)] (bf16.hpp). weight(i, j) reads one.
+    /// W: (In x Out) bfloat16 bits in the kernel order: W_ij at W[bf16_position<In, Out>(i, j)]
+    /// (bf16.hpp). weight(i, j) reads one.
     std::vector<std::uint16_t> W = std::vector<std::uint16_t>(In * Out);
     Vector<float> b = zeros<float>(Out);  ///< b: (Out) bias, float
 
     /// W rounded to bfloat16 from d's, b copied: the Dense d in half the bytes.
     void assign(const Dense<In, Out, float>& d) {
         for (std::size_t i = 0; i < In; ++i)
-            for (std::size_t j = 0; j < Out; ++j) W[i * Out + bf16_position<Out>(j)] = to_bf16(d.W(i, j));
+            for (std::size_t j = 0; j < Out; ++j) W[bf16_position<In, Out>(i, j)] = to_bf16(d.W(i, j));
         b = d.b;
     }
 
     /// W_ij, widened to float.
-    float weight(std::size_t i, std::size_t j) const { return from_bf16(W.at(i * Out + bf16_position<Out>(j))); }
+    float weight(std::size_t i, std::size_t j) const { return from_bf16(W.at(bf16_position<In, Out>(i, j))); }
 
     /// y = x W + b in inference mode; x: (B x In) -> y: (B x Out).
     const Matrix<float>& forward(const Matrix<float>& x, Mode mode) {
