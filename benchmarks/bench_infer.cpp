@@ -2,6 +2,7 @@
 //
 //   bench_infer --config bn --depth 25 --batch 1            freeze(net).forward(x, Mode::inference)
 //   bench_infer ... --unfolded                              net.forward(x, Mode::inference), not frozen
+//   bench_infer ... --panels                                to_panels(freeze(net)): Dense weights in the panel order
 //   bench_infer ... --precision bf16                        to_bf16(freeze(net)): Dense weights in bfloat16
 //
 // x is a MatrixView of the caller's memory (read in place, as predict does). Also measures
@@ -10,7 +11,7 @@
 // gives the per-call time. Prints what it measured, the BLAS kernel, and last us_per_call=N.
 #include <layerwise/blas_runtime.hpp>
 #include <layerwise/deploy/freeze.hpp>
-#include <layerwise/deploy/to_bf16.hpp>
+#include <layerwise/deploy/to_inference.hpp>
 #include <layerwise/init.hpp>
 #include <layerwise/models/seed_select.hpp>
 #include <layerwise/pack.hpp>
@@ -32,7 +33,7 @@ using namespace layerwise;
 struct Options {
     std::string config = "bn", precision = "float32";
     std::size_t depth = 25, batch = 1, calls = 20000, blocks = 11;
-    bool unfolded = false;
+    bool unfolded = false, panels = false;
 };
 
 // The median over `blocks` blocks of the seconds per call of f, `calls` calls in all.
@@ -50,7 +51,8 @@ double median_seconds_per_call(const Options& o, F&& f) {
     return block[block.size() / 2];
 }
 
-// What one call reads: every parameter tensor of net once, a Bf16Dense's W as its 16-bit words.
+// What one call reads: every parameter tensor of net once, an InferenceDense's W as it keeps it
+// (floats, or bfloat16 as 16-bit words).
 struct Tensors {
     std::vector<std::pair<const float*, std::size_t>> floats;
     std::vector<std::pair<const std::uint16_t*, std::size_t>> halves;
@@ -66,9 +68,11 @@ Tensors tensors_of(Net& net) {
     Tensors t;
     for_each_parameter(net, [&](const ParameterInfo&, auto& value, auto&) { t.floats.emplace_back(value.data(), value.size()); });
     for_each_layer(net, [&](auto& layer, const LayerInfo&) {
-        if constexpr (requires { requires std::is_same_v<std::remove_cvref_t<decltype(layer.W)>, std::vector<std::uint16_t>>; }) {
-            // Bf16Dense: W in 16-bit words, b in float
-            t.halves.emplace_back(layer.W.data(), layer.W.size());
+        if constexpr (requires { layer.weight(0, 0); }) {  // InferenceDense: no parameters visited
+            if constexpr (std::is_same_v<std::remove_cvref_t<decltype(layer.W)>, std::vector<std::uint16_t>>)
+                t.halves.emplace_back(layer.W.data(), layer.W.size());  // bfloat16, as 16-bit words
+            else
+                t.floats.emplace_back(layer.W.data(), layer.W.size());
             t.floats.emplace_back(layer.b.data(), layer.b.size());
         }
     });
@@ -105,9 +109,9 @@ void measure(const Options& o, Net* net) {
             isink += s;
         }
     });
-    std::printf("layerwise infer: config=%s depth=%zu batch=%zu calls=%zu folded=%s precision=%s threads=%zu blas_core=%s "
+    std::printf("layerwise infer: config=%s depth=%zu batch=%zu calls=%zu folded=%s precision=%s panels=%s threads=%zu blas_core=%s "
                 "weights_mb=%.2f read_all_weights_us=%.2f (sink %g %u)\n",
-                o.config.c_str(), o.depth, o.batch, o.calls, o.unfolded ? "no" : "yes", o.precision.c_str(), threads(),
+                o.config.c_str(), o.depth, o.batch, o.calls, o.unfolded ? "no" : "yes", o.precision.c_str(), o.panels ? "yes" : "no", threads(),
                 blas_core().c_str(), double(tensors.bytes()) / 1e6, stream * 1e6, double(sink), unsigned(isink));
     std::printf("us_per_call=%.3f\n", call * 1e6);
 }
@@ -121,11 +125,16 @@ int main(int argc, char** argv) {
     app.add_option("--batch", o.batch, "rows per call")->check(CLI::Range(1, 4096));
     app.add_option("--calls", o.calls, "timed calls")->check(CLI::Range(11, 100000000));
     app.add_flag("--unfolded", o.unfolded, "the network as trained, not frozen (each BatchNorm a pass of its own)");
+    app.add_flag("--panels", o.panels, "float32 weights in the panel order (to_panels), not as the Dense keeps them");
     app.add_option("--precision", o.precision, "the frozen network's weights: float32, or bf16 (to_bf16)")
         ->check(CLI::IsMember({"float32", "bf16"}));
     CLI11_PARSE(app, argc, argv);
-    if (o.unfolded && o.precision != "float32") {
-        std::fprintf(stderr, "bench_infer: --precision bf16 is of the frozen network; drop --unfolded\n");
+    if (o.unfolded && (o.precision != "float32" || o.panels)) {
+        std::fprintf(stderr, "bench_infer: --precision bf16 and --panels are of the frozen network; drop --unfolded\n");
+        return 2;
+    }
+    if (o.panels && o.precision != "float32") {
+        std::fprintf(stderr, "bench_infer: --panels is for float32 weights (bf16 keeps its own panel order); drop one\n");
         return 2;
     }
     try {
@@ -135,6 +144,10 @@ int main(int argc, char** argv) {
             init(*net, 1);
             if (o.unfolded) return measure(o, net.get());
             auto frozen = std::make_unique<frozen_t<Net>>(freeze(*net));  // each BatchNorm folded into its Dense
+            if (o.panels) {
+                auto fast = std::make_unique<panels_t<frozen_t<Net>>>(to_panels(*frozen));  // W in the panel order
+                return measure(o, fast.get());
+            }
             if (o.precision == "float32") return measure(o, frozen.get());
             auto small = std::make_unique<bf16_t<frozen_t<Net>>>(to_bf16(*frozen));  // W in bfloat16
             measure(o, small.get());

@@ -10,7 +10,7 @@
 #include "options.hpp"
 
 #include <layerwise/deploy/freeze.hpp>
-#include <layerwise/deploy/to_bf16.hpp>
+#include <layerwise/deploy/to_inference.hpp>
 #include <layerwise/io/npz.hpp>
 #include <layerwise/models/seed_select.hpp>
 #include <layerwise/predict.hpp>

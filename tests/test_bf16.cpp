@@ -1,10 +1,10 @@
-// deploy/bf16.hpp, bf16_dense.hpp, to_bf16.hpp: rounding to bfloat16 is to nearest, ties to
+// deploy/bf16.hpp, inference_dense.hpp, to_inference.hpp: rounding to bfloat16 is to nearest, ties to
 // even; the few-row kernel computes x W + b with the widened weights; a network's bf16 form
 // gives the outputs of the float network with its weights rounded, and refuses training.
 #include "testing.hpp"
 
 #include <layerwise/deploy/freeze.hpp>
-#include <layerwise/deploy/to_bf16.hpp>
+#include <layerwise/deploy/to_inference.hpp>
 #include <layerwise/layerwise.hpp>
 #include <layerwise/models/seed_mlp.hpp>
 
@@ -124,4 +124,48 @@ TEST_CASE("Bf16Dense keeps each weight rounded to bfloat16, in the kernel order"
     for (std::size_t i = 0; i < 37; ++i)
         for (std::size_t j = 0; j < 29; ++j) ++hits.at(bf16_position<37, 29>(i, j));
     CHECK(std::count(hits.begin(), hits.end(), 1) == 37 * 29);
+}
+
+TEST_CASE("to_panels of a frozen network gives its outputs, with W in the panel order") {
+    using Net = seed::SkipMlp<5>;
+    Net net;
+    init(net, 4);
+    auto frozen = freeze(net);
+    auto fast = to_panels(frozen);
+    static_assert(std::is_same_v<panels_t<Sequential<Dense<4, 3>, ReLU>>, Sequential<PanelDense<4, 3>, ReLU>>);
+    for (std::size_t rows : {1u, 4u, 7u, 20u}) {  // 20: the Dense's BLAS, in passes here
+        CAPTURE(rows);
+        const Matrix<float> x = testing::random_matrix<float>(rows, Net::in_features, 10, 0, 1);
+        const Matrix<float> yp = fast.forward(x, Mode::inference);
+        const Matrix<float> yf = frozen.forward(x, Mode::inference);
+        float scale = 0, diff = 0;
+        for (std::size_t k = 0; k < yp.size(); ++k) {
+            scale = std::max(scale, std::abs(yf.data()[k]));
+            diff = std::max(diff, std::abs(yp.data()[k] - yf.data()[k]));
+        }
+        CHECK(diff <= 1e-5f * scale);  // the same function, summed in the same order up to 8 rows
+    }
+    // Widths of whole panels and up to 8 rows: the Dense's own sums, instruction for instruction.
+    Sequential<Dense<40, 64>, ReLU, Dense<64, 32>> whole;
+    init(whole, 5);
+    auto whole_fast = to_panels(whole);
+    for (std::size_t rows = 1; rows <= few_rows_max; ++rows) {
+        CAPTURE(rows);
+        const Matrix<float> x = testing::random_matrix<float>(rows, 40, 11, -1, 1);
+        const Matrix<float> yp = whole_fast.forward(x, Mode::inference);
+        const Matrix<float> yf = whole.forward(x, Mode::inference);
+        CHECK(std::equal(yp.begin(), yp.end(), yf.begin()));
+    }
+    const Matrix<float> x2 = testing::random_matrix<float>(2, 784, 1, 0, 1);
+    CHECK_THROWS_WITH_AS(fast.forward(x2, Mode::train),
+                         "layerwise: PanelDense is for inference: train the float network, then to_panels it",
+                         std::logic_error);
+    PanelDense<37, 29> p;
+    Dense<37, 29> d;
+    init(d, 6);
+    p.assign(d);
+    std::size_t wrong = 0;
+    for (std::size_t i = 0; i < 37; ++i)
+        for (std::size_t j = 0; j < 29; ++j) wrong += p.weight(i, j) != d.W(i, j);
+    CHECK(wrong == 0);
 }
