@@ -38,6 +38,21 @@ TEST_CASE("to_bf16 rounds to nearest, ties to even, and keeps infinities and NaN
 }
 
 namespace {
+// The largest |a_k|.
+float largest(const Matrix<float>& a) {
+    float m = 0;
+    for (const float v : a) m = std::max(m, std::abs(v));
+    return m;
+}
+
+// The largest |a_k - b_k| of two outputs of one shape.
+float largest_difference(const Matrix<float>& a, const Matrix<float>& b) {
+    REQUIRE(a.shape() == b.shape());
+    float m = 0;
+    for (std::size_t k = 0; k < a.size(); ++k) m = std::max(m, std::abs(a.data()[k] - b.data()[k]));
+    return m;
+}
+
 template <std::size_t In, std::size_t Out>
 void check_kernel(std::size_t rows) {
     const Matrix<float> x = testing::random_matrix<float>(rows, In, 5, -1, 1);
@@ -90,12 +105,7 @@ TEST_CASE("to_bf16 of a frozen network gives the float network's outputs with it
         const Matrix<float> ys = small.forward(x, Mode::inference);
         const Matrix<float> yr = rounded.forward(x, Mode::inference);
         const Matrix<float> yf = frozen.forward(x, Mode::inference);
-        float scale = 0, to_rounded = 0, to_float = 0;
-        for (std::size_t k = 0; k < ys.size(); ++k) {
-            scale = std::max(scale, std::abs(yr.data()[k]));
-            to_rounded = std::max(to_rounded, std::abs(ys.data()[k] - yr.data()[k]));
-            to_float = std::max(to_float, std::abs(ys.data()[k] - yf.data()[k]));
-        }
+        const float scale = largest(yr), to_rounded = largest_difference(ys, yr), to_float = largest_difference(ys, yf);
         CHECK(to_rounded <= 1e-5f * scale);  // the same function, summed in another order
         CHECK(to_float > 0);                  // the rounding is there ...
         CHECK(to_float <= 0.05f * scale);     // ... and small
@@ -138,12 +148,7 @@ TEST_CASE("to_panels of a frozen network gives its outputs, with W in the panel 
         const Matrix<float> x = testing::random_matrix<float>(rows, Net::in_features, 10, 0, 1);
         const Matrix<float> yp = fast.forward(x, Mode::inference);
         const Matrix<float> yf = frozen.forward(x, Mode::inference);
-        float scale = 0, diff = 0;
-        for (std::size_t k = 0; k < yp.size(); ++k) {
-            scale = std::max(scale, std::abs(yf.data()[k]));
-            diff = std::max(diff, std::abs(yp.data()[k] - yf.data()[k]));
-        }
-        CHECK(diff <= 1e-5f * scale);  // the same function, summed in the same order up to 8 rows
+        CHECK(largest_difference(yp, yf) <= 1e-5f * largest(yf));  // the same function, summed in the same order up to 8 rows
     }
     // Widths of whole panels and up to 8 rows: the Dense's own sums, instruction for instruction.
     Sequential<Dense<40, 64>, ReLU, Dense<64, 32>> whole;
