@@ -82,6 +82,13 @@ inline constexpr std::size_t vector_registers = 16;
 
 namespace detail {
 
+/// panel_position(i, j) where j is the first column of a whole panel (T's packs wide): the
+/// kernel's grouped loads, without the narrower panel's case.
+template <std::size_t In, class T>
+constexpr std::size_t whole_panel_position(std::size_t i, std::size_t j) {
+    return j * In + i * panel_packs * (sizeof(Pack<T>) / sizeof(T));
+}
+
 /// Rows per pass: the most rows whose accumulators for 2 packs of columns fit beside those
 /// 2 packs of W and a broadcast (the top of this file), at most few_rows_max.
 inline constexpr std::size_t pass_rows = std::min(few_rows_max, (vector_registers - 3) / 2);
@@ -128,7 +135,7 @@ struct PanelWeights {
     template <std::size_t In, std::size_t Out, class V>
     static void load_group(const T* W, std::size_t i, std::size_t j, V* v) {
         constexpr std::size_t w = sizeof(V) / sizeof(T);
-        const T* row = W + j * In + i * group * w;  // panel_position(i, j) of a whole panel
+        const T* row = W + whole_panel_position<In, T>(i, j);
         for (std::size_t p = 0; p < group; ++p) v[p] = Lanes<V>::load(row + p * w);
     }
     /// The pack of row i at column j, in the narrower panel after the whole ones.

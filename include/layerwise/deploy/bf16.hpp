@@ -94,9 +94,8 @@ struct Bf16Weights {
     template <std::size_t In, std::size_t Out, class V>
     static void load_group(const std::uint16_t* W, std::size_t i, std::size_t j, V* v) {
 #if defined(LAYERWISE_X86_PACKS)
-        constexpr std::size_t w = sizeof(V) / sizeof(float);
         PackU32 u;  // word k: column j + k in its low half, column j + w + k in its high half
-        std::memcpy(&u, W + j * In + i * group * w, sizeof u);  // panel_position(i, j) of a whole panel
+        std::memcpy(&u, W + whole_panel_position<In, float>(i, j), sizeof u);
         const PackU32 first = u << 16, second = u & 0xffff0000u;
         std::memcpy(&v[0], &first, sizeof first);
         std::memcpy(&v[1], &second, sizeof second);
