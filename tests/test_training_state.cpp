@@ -15,6 +15,7 @@
 #include <layerwise/train/schedule.hpp>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 using namespace layerwise;
@@ -188,6 +189,35 @@ TEST_CASE("a training state that does not fit is refused, and nothing changes") 
                              "layerwise: fit: the training state to resume from has a training set of 300, this fit 301",
                              std::invalid_argument);
     }
+}
+
+TEST_CASE("attachments round trip at any size a state file holds; a larger one is refused and the file kept") {
+    const Blobs train(300, 1), val(90, 2);
+    TempDir dir("state_attachments");
+    const auto file = dir / "state.npz";
+    Net net;
+    RMSprop<float> opt(1e-2f);
+    {
+        io::TrainingCheckpoint checkpoint(file, net, opt);
+        fit(net, opt, train.samples(), val.samples(), checkpoint.options(quiet(1)));
+    }
+    TrainingState state = io::load_training_state(file, net, opt);
+    // A recorder's CSV of a deep net outgrows a megabyte within a few epochs.
+    std::string csv;
+    for (int line = 0; csv.size() < (std::size_t(3) << 20); ++line) csv += std::to_string(line) + ",0.125,-3e-05\n";
+    state.attachments["recorder/gradients.csv"] = csv;
+    state.attachments["empty"] = "";
+    io::save_training_state(file, net, opt, state);
+    CHECK(io::load_training_state(file, net, opt).attachments == state.attachments);
+
+    TrainingState too_large = state;
+    too_large.attachments["recorder/gradients.csv"].resize(io::detail::max_text_bytes + 1, 'x');
+    CHECK_THROWS_WITH_AS(io::save_training_state(file, net, opt, too_large),
+                         (file.string() + ": attachments/recorder/gradients.csv.npy: 268435457 bytes, more than the "
+                                          "268435456 a state file holds (the file is left as it was)")
+                             .c_str(),
+                         io::CheckpointError);
+    CHECK(io::load_training_state(file, net, opt).attachments == state.attachments);
 }
 
 namespace {

@@ -50,6 +50,12 @@ struct overloaded : F... {
 template <class... F>
 overloaded(F...) -> overloaded<F...>;
 
+// The largest text member (an attachment such as a recorder's CSV, which grows with depth x
+// epochs) a state file may hold. save_training_state refuses a larger one before it writes
+// anything, so a file it wrote is always one load_training_state reads; the bound stops a
+// damaged directory from making the reader allocate without limit.
+inline constexpr std::size_t max_text_bytes = std::size_t(1) << 28;  // 256 MiB
+
 inline void add_text(ZipWriter& zip, const std::string& member, std::string_view text) {
     zip.add(member + ".npy", encode_npy(reinterpret_cast<const std::uint8_t*>(text.data()), {text.size()}));
 }
@@ -78,7 +84,7 @@ std::vector<U> read_vector(const ZipReader& zip, const std::string& file, const 
 }
 
 inline std::string read_text(const ZipReader& zip, const std::string& file, const std::string& member) {
-    const std::vector<std::uint8_t> bytes = read_vector<std::uint8_t>(zip, file, member, std::string::npos, 1 << 20);
+    const std::vector<std::uint8_t> bytes = read_vector<std::uint8_t>(zip, file, member, std::string::npos, max_text_bytes);
     return std::string(bytes.begin(), bytes.end());
 }
 
@@ -141,6 +147,11 @@ void save_training_state(const std::filesystem::path& file, Net& net, Optimizer&
     using T = typename Net::scalar_type;
     const std::vector<std::string> names = detail::trainable_names(net);
     const std::vector<std::size_t> sizes = detail::trainable_sizes(net);
+    for (const auto& [key, text] : state.attachments)
+        if (text.size() > detail::max_text_bytes)
+            throw CheckpointError(file.string() + ": attachments/" + key + ".npy: " + std::to_string(text.size()) +
+                                  " bytes, more than the " + std::to_string(detail::max_text_bytes) +
+                                  " a state file holds (the file is left as it was)");
     detail::write_zip_atomically(file, [&](ZipWriter& zip) {
         detail::add_network(zip, net);
         detail::add_text(zip, "optimizer/__name__", optimizer.name);  // static, or AnyOptimizer's choice
