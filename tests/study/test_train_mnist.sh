@@ -31,18 +31,21 @@ grep -q "train-images-idx3-ubyte: truncated" "$work/bad.err" || fail "unexpected
 [ ! -e "$work/badrun/history.csv" ] || fail "a refused run wrote a history"
 
 # 3.
-"$train" --data "$work/data" --config bn --depth 40 --epochs 50 --batch 32 --quiet --out "$work/killed" &
+"$train" --data "$work/data" --config bn --depth 15 --epochs 50 --batch 32 --quiet --out "$work/killed" &
 pid=$!
 for _ in $(seq 1 600); do [ -f "$work/killed/history.csv" ] && break; sleep 0.05; done
 [ -f "$work/killed/history.csv" ] || fail "no epoch finished in 30 s"
 sleep 0.3
 kill -9 "$pid" 2>/dev/null || fail "the run finished before it could be killed"
 wait "$pid" 2>/dev/null || true
-leftovers=$(ls -A "$work/killed" | grep -v -x -e history.csv -e model.npz -e state.npz || true)
+# A kill inside a write may leave that write's temporary ("<file>.tmp-<pid>", io/atomic_file.hpp),
+# never a half-written file under a result's name.
+leftovers=$(ls -A "$work/killed" | grep -v -x -e history.csv -e model.npz -e state.npz \
+  -e "history\.csv\.tmp-$pid" -e "model\.npz\.tmp-$pid" -e "state\.npz\.tmp-$pid" || true)
 [ -z "$leftovers" ] || fail "the killed run left: $leftovers"
 rows=$(tail -n +2 "$work/killed/history.csv" | wc -l)
 [ "$(grep -c ',ok,' "$work/killed/history.csv")" = "$rows" ] || fail "history.csv of the killed run has a partial row"
-"$train" --data "$work/data" --config bn --depth 40 --epochs 2 --batch 32 --quiet --out "$work/killed"
+"$train" --data "$work/data" --config bn --depth 15 --epochs 2 --batch 32 --quiet --out "$work/killed"
 [ "$(grep -c ',ok,' "$work/killed/history.csv")" = 2 ] || fail "the rerun did not write a complete history"
 [ -s "$work/killed/model.npz" ] || fail "the rerun did not write model.npz"
 
@@ -66,9 +69,9 @@ if "$train" "${quick[@]}" --optimizer adam --rmsprop-epsilon outside --out "$wor
   fail "--rmsprop-epsilon with --optimizer adam was accepted"
 fi
 grep -q -- "--rmsprop-epsilon applies to --optimizer rmsprop only" "$work/adam.err" || fail "unexpected message: $(cat "$work/adam.err")"
-# 5. Epochs of 20000 samples at depth 40 take long enough (over a second) to be killed inside one.
-/usr/bin/python3 "$src/tests/study/make_idx.py" "$work/data20k" 20000 500
-long=(--data "$work/data20k" --config bn --depth 40 --epochs 3 --batch 32 --train-inference 2000 --quiet)
+# 5. Epochs of 45000 samples at depth 15 take long enough (over a second) to be killed inside one.
+/usr/bin/python3 "$src/tests/study/make_idx.py" "$work/data45k" 45000 500
+long=(--data "$work/data45k" --config bn --depth 15 --epochs 3 --batch 32 --train-inference 2000 --quiet)
 "$train" "${long[@]}" --out "$work/straight"
 "$train" "${long[@]}" --out "$work/resumed" &
 pid=$!
