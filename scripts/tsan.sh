@@ -17,8 +17,10 @@ bash scripts/setup.sh --tsan
 
 dir=build-tsan
 tests=(test_parallel test_gemm test_tensor test_optim test_fit test_sequential test_batch_norm)
+# -O1 -g1: line tables for the reports' stacks, and a fifth less compile time than -O2 -g.
 cmake -S . -B "$dir" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLAYERWISE_TSAN=ON -DLAYERWISE_BUILD_EXAMPLES=OFF
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1" -DLAYERWISE_TSAN=ON \
+  -DLAYERWISE_BUILD_EXAMPLES=OFF
 cmake --build "$dir" -j 2 --target "${tests[@]}"
 
 # A data race or a lock-order inversion fails the test at once, with both threads' stacks.
