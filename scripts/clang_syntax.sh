@@ -15,7 +15,7 @@ dir=build-clang-syntax
 mkdir -p "$dir"
 cmake -S . -B "$dir" -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release -DLAYERWISE_NATIVE=OFF \
   "-DCMAKE_CXX_FLAGS=-march=x86-64 -mtune=generic" -DLAYERWISE_WERROR=ON -DLAYERWISE_BUILD_BENCHMARKS=ON \
-  -DLAYERWISE_SEED_DEPTHS=10,15,40 -DCMAKE_EXPORT_COMPILE_COMMANDS=ON > "$dir/configure.log" ||
+  -DLAYERWISE_SEED_DEPTHS=10,15 -DCMAKE_EXPORT_COMPILE_COMMANDS=ON > "$dir/configure.log" ||
   { cat "$dir/configure.log" >&2; exit 1; }
 /usr/bin/python3 - "$dir/compile_commands.json" "$(nproc)" <<'EOF'
 import concurrent.futures, json, os, re, shlex, subprocess, sys

@@ -128,24 +128,24 @@ for run in bn-d10-s1 bn-d10-s2 plain-d10-s1 plain-d10-s2; do
   [ -f "$work/killed/$run/run.json" ] || fail "$run missing after the rerun"
 done
 [ -z "$(ls -A "$work/killed/.incomplete")" ] || fail ".incomplete not empty after the rerun"
-# 4. Epochs of 20000 samples at depth 40 take long enough (over a second) to be killed inside one.
-$py "$src/tests/study/make_idx.py" "$work/data20k" 20000 500
-long=(--data "$work/data20k" --configs bn --depths 40 --seeds 1 --epochs 3 --probe 64 --batch 32 --train-inference 2000 --jobs 1)
+# 4. Epochs of 45000 samples at depth 15 take long enough (over a second) to be killed inside one.
+$py "$src/tests/study/make_idx.py" "$work/data45k" 45000 500
+long=(--data "$work/data45k" --configs bn --depths 15 --seeds 1 --epochs 3 --probe 64 --batch 32 --train-inference 2000 --jobs 1)
 "$study" "${long[@]}" --out "$work/straight" > /dev/null
 "$study" "${long[@]}" --out "$work/resumed" > "$work/resumed1.log" &
 pid=$!
 for _ in $(seq 1 1200); do
-  ls "$work"/resumed/.incomplete/bn-d40-s1.*/state.npz > /dev/null 2>&1 && break
+  ls "$work"/resumed/.incomplete/bn-d15-s1.*/state.npz > /dev/null 2>&1 && break
   sleep 0.05
 done
-ls "$work"/resumed/.incomplete/bn-d40-s1.*/state.npz > /dev/null 2>&1 || fail "no epoch finished in 60 s"
+ls "$work"/resumed/.incomplete/bn-d15-s1.*/state.npz > /dev/null 2>&1 || fail "no epoch finished in 60 s"
 sleep 0.4  # into epoch 2
 kill -9 "$pid" 2>/dev/null || fail "the study finished before it could be killed"
 wait "$pid" 2>/dev/null || true
-[ ! -e "$work/resumed/bn-d40-s1" ] || fail "the run was finished before it was killed"
+[ ! -e "$work/resumed/bn-d15-s1" ] || fail "the run was finished before it was killed"
 "$study" "${long[@]}" --out "$work/resumed" > "$work/resumed2.log"
-grep -q "bn-d40-s1 *resuming after epoch [12]/3" "$work/resumed2.log" || fail "the run did not resume: $(cat "$work/resumed2.log")"
-a=$work/straight/bn-d40-s1 b=$work/resumed/bn-d40-s1
+grep -q "bn-d15-s1 *resuming after epoch [12]/3" "$work/resumed2.log" || fail "the run did not resume: $(cat "$work/resumed2.log")"
+a=$work/straight/bn-d15-s1 b=$work/resumed/bn-d15-s1
 no_seconds() { cut -d, -f1-5,7- "$1"; }
 diff <(no_seconds "$a/history.csv") <(no_seconds "$b/history.csv") || fail "history.csv differs after resuming"
 for f in keras_history.csv gradients.csv probe.csv bn_stats.csv; do

@@ -20,8 +20,8 @@
 
 namespace layerwise::seed {
 
-// A program may compile fewer depths: -DLAYERWISE_SEED_DEPTHS=10,15,40 (CMake's
-// LAYERWISE_SEED_DEPTHS sets it for the example programs; CI's second compiler uses it, since
+// A program may compile fewer depths: -DLAYERWISE_SEED_DEPTHS=10,15 (CMake's
+// LAYERWISE_SEED_DEPTHS sets it for the example programs; CI's builds use it, since
 // every depth instantiates the same code).
 #ifndef LAYERWISE_SEED_DEPTHS
 #define LAYERWISE_SEED_DEPTHS 10, 15, 20, 25, 30, 35, 40, 45, 50
