@@ -17,5 +17,6 @@ out=${OUT:-study}
 /usr/bin/python3 scripts/study_report.py "$out"
 echo
 echo "Done. Report: $out/REPORT.md, figures: $out/*.png, runs: $out/<config>-d<depth>-s<seed>/"
-echo "The full study behind docs/study/ (20 epochs, seeds 1-3, both presets, one switch at a time at depths 25-40;"
-echo "3 to 4 hours on 2 cores, resumable; it writes docs/study/): bash scripts/full_study.sh"
+echo "The full study behind docs/study/ (20 epochs, 762 runs: the remedies, 15 seeds at the collapse edges, three"
+echo "learning rates, both presets and one switch at a time; about 16 hours on 2 cores, resumable, and"
+echo "--plan prints the cost first; it writes docs/study/): bash scripts/full_study.sh"
