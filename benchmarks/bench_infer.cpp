@@ -4,11 +4,15 @@
 //   bench_infer ... --unfolded                              net.forward(x, Mode::inference), not frozen
 //   bench_infer ... --panels                                to_panels(freeze(net)): Dense weights in the panel order
 //   bench_infer ... --precision bf16                        to_bf16(freeze(net)): Dense weights in bfloat16
+//   bench_infer ... --precision bf16-dot                    to_bf16_dot(freeze(net)): weights and inputs in
+//                                                           bfloat16, AVX512-BF16 where the CPU has it
+//                                                           (LAYERWISE_BF16_DOT=portable: the portable kernel)
 //
 // x is a MatrixView of the caller's memory (read in place, as predict does). Also measures
 // the time to read every parameter once (a sum over them): the floor that cache bandwidth
 // sets, since a call reads every weight once. The calls run in blocks; the median block
-// gives the per-call time. Prints what it measured, the BLAS kernel, and last us_per_call=N.
+// gives the per-call time. Prints what it measured, the BLAS kernel, the bf16-dot kernel that
+// ran (or none), and last us_per_call=N.
 #include <layerwise/blas_runtime.hpp>
 #include <layerwise/deploy/freeze.hpp>
 #include <layerwise/deploy/to_inference.hpp>
@@ -109,10 +113,11 @@ void measure(const Options& o, Net* net) {
             isink += s;
         }
     });
+    const std::string dot_kernel(o.precision == "bf16-dot" ? name_of(bf16_dot_kernel()) : "none");
     std::printf("layerwise infer: config=%s depth=%zu batch=%zu calls=%zu folded=%s precision=%s panels=%s threads=%zu blas_core=%s "
-                "weights_mb=%.2f read_all_weights_us=%.2f (sink %g %u)\n",
+                "bf16_dot_kernel=%s weights_mb=%.2f read_all_weights_us=%.2f (sink %g %u)\n",
                 o.config.c_str(), o.depth, o.batch, o.calls, o.unfolded ? "no" : "yes", o.precision.c_str(), o.panels ? "yes" : "no", threads(),
-                blas_core().c_str(), double(tensors.bytes()) / 1e6, stream * 1e6, double(sink), unsigned(isink));
+                blas_core().c_str(), dot_kernel.c_str(), double(tensors.bytes()) / 1e6, stream * 1e6, double(sink), unsigned(isink));
     std::printf("us_per_call=%.3f\n", call * 1e6);
 }
 
@@ -126,15 +131,16 @@ int main(int argc, char** argv) {
     app.add_option("--calls", o.calls, "timed calls")->check(CLI::Range(11, 100000000));
     app.add_flag("--unfolded", o.unfolded, "the network as trained, not frozen (each BatchNorm a pass of its own)");
     app.add_flag("--panels", o.panels, "float32 weights in the panel order (to_panels), not as the Dense keeps them");
-    app.add_option("--precision", o.precision, "the frozen network's weights: float32, or bf16 (to_bf16)")
-        ->check(CLI::IsMember({"float32", "bf16"}));
+    app.add_option("--precision", o.precision,
+                   "the frozen network's weights: float32, bf16 (to_bf16), or bf16-dot (to_bf16_dot: inputs rounded too)")
+        ->check(CLI::IsMember({"float32", "bf16", "bf16-dot"}));
     CLI11_PARSE(app, argc, argv);
     if (o.unfolded && (o.precision != "float32" || o.panels)) {
-        std::fprintf(stderr, "bench_infer: --precision bf16 and --panels are of the frozen network; drop --unfolded\n");
+        std::fprintf(stderr, "bench_infer: --precision bf16, bf16-dot and --panels are of the frozen network; drop --unfolded\n");
         return 2;
     }
     if (o.panels && o.precision != "float32") {
-        std::fprintf(stderr, "bench_infer: --panels is for float32 weights (bf16 keeps its own panel order); drop one\n");
+        std::fprintf(stderr, "bench_infer: --panels is for float32 weights (bf16 and bf16-dot keep their own orders); drop one\n");
         return 2;
     }
     try {
@@ -149,6 +155,10 @@ int main(int argc, char** argv) {
                 return measure(o, fast.get());
             }
             if (o.precision == "float32") return measure(o, frozen.get());
+            if (o.precision == "bf16-dot") {
+                auto dot = std::make_unique<bf16_dot_t<frozen_t<Net>>>(to_bf16_dot(*frozen));  // W and x in bfloat16
+                return measure(o, dot.get());
+            }
             auto small = std::make_unique<bf16_t<frozen_t<Net>>>(to_bf16(*frozen));  // W in bfloat16
             measure(o, small.get());
         });

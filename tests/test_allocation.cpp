@@ -3,6 +3,8 @@
 #include "allocation_counter.hpp"
 #include "testing.hpp"
 
+#include <layerwise/deploy/freeze.hpp>
+#include <layerwise/deploy/to_inference.hpp>
 #include <layerwise/layerwise.hpp>
 #include <layerwise/models/seed_mlp.hpp>
 
@@ -52,6 +54,28 @@ TEST_CASE("inference steps allocate nothing either") {
     CHECK(allocation_counter::count.load() - before == 0);
 }
 
+TEST_CASE("the deployment forms' inference steps allocate nothing: to_panels, to_bf16, to_bf16_dot") {
+    auto net = std::make_unique<seed::BnMlp<10>>();
+    init(*net, 1);
+    auto frozen = std::make_unique<frozen_t<seed::BnMlp<10>>>(freeze(*net));
+    auto check = [](auto& deployed) {
+        for (std::size_t rows : {1u, 4u, 32u}) {
+            CAPTURE(rows);
+            const Matrix<float> x = layerwise::testing::random_matrix<float>(rows, 784, 4, 0, 1);
+            deployed.forward(x, Mode::inference);
+            const std::size_t before = allocation_counter::count.load();
+            for (int s = 0; s < 5; ++s) deployed.forward(x, Mode::inference);
+            CHECK(allocation_counter::count.load() - before == 0);
+        }
+    };
+    auto panels = std::make_unique<panels_t<frozen_t<seed::BnMlp<10>>>>(to_panels(*frozen));
+    auto small = std::make_unique<bf16_t<frozen_t<seed::BnMlp<10>>>>(to_bf16(*frozen));
+    auto dot = std::make_unique<bf16_dot_t<frozen_t<seed::BnMlp<10>>>>(to_bf16_dot(*frozen));
+    check(*panels);
+    check(*small);
+    check(*dot);
+}
+
 TEST_CASE("steady-state steps allocate nothing with two threads either") {
     set_threads(2);
     const std::size_t n = allocations_per_steps<seed::BnMlp<10>, RMSprop<float>>(5);
@@ -77,4 +101,26 @@ TEST_CASE("steady-state steps through LayerNorm, GELU, SELU, ELU, LeakyReLU, dro
     const std::size_t before = allocation_counter::count.load();
     for (int s = 0; s < 5; ++s) net->forward(x, Mode::inference);
     CHECK(allocation_counter::count.load() - before == 0);
+}
+
+TEST_CASE("the deployment forms' inference steps allocate nothing: to_panels, to_bf16, to_bf16_dot") {
+    auto net = std::make_unique<seed::BnMlp<10>>();
+    init(*net, 1);
+    auto frozen = std::make_unique<frozen_t<seed::BnMlp<10>>>(freeze(*net));
+    auto check = [](auto& deployed) {
+        for (std::size_t rows : {1u, 4u, 32u}) {
+            CAPTURE(rows);
+            const Matrix<float> x = layerwise::testing::random_matrix<float>(rows, 784, 4, 0, 1);
+            deployed.forward(x, Mode::inference);
+            const std::size_t before = allocation_counter::count.load();
+            for (int s = 0; s < 5; ++s) deployed.forward(x, Mode::inference);
+            CHECK(allocation_counter::count.load() - before == 0);
+        }
+    };
+    auto panels = std::make_unique<panels_t<frozen_t<seed::BnMlp<10>>>>(to_panels(*frozen));
+    auto small = std::make_unique<bf16_t<frozen_t<seed::BnMlp<10>>>>(to_bf16(*frozen));
+    auto dot = std::make_unique<bf16_dot_t<frozen_t<seed::BnMlp<10>>>>(to_bf16_dot(*frozen));
+    check(*panels);
+    check(*small);
+    check(*dot);
 }

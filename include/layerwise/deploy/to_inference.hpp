@@ -4,11 +4,13 @@
 //   auto fast = to_panels(freeze(net));     // panels_t<frozen_t<Net>>: each Dense a PanelDense
 //   auto small = to_bf16(freeze(net));      // bf16_t<frozen_t<Net>>: each Dense a Bf16Dense
 //   small.forward(x, Mode::inference);      // half the weight bytes to read per call
+//   auto dot = to_bf16_dot(freeze(net));    // bf16_dot_t<frozen_t<Net>>: each Dense a Bf16DotDense
 //
 // Every Dense<In, Out, float>, wherever it is (in a Sequential, Repeat, Residual or ReZero),
 // becomes an InferenceDense<In, Out, Weights> (inference_dense.hpp): a PanelDense with its W in
-// the panel order, the Dense's numbers read faster by a few rows; or a Bf16Dense with its W
-// rounded to nearest bfloat16. Biases stay in float, and every other layer is copied as it is.
+// the panel order, the Dense's numbers read faster by a few rows; a Bf16Dense with its W
+// rounded to nearest bfloat16; or a Bf16DotDense, which rounds its inputs too, for
+// AVX512-BF16's dot product (bf16_dot.hpp). Biases stay in float, and every other layer is copied as it is.
 // The result is a new static type for inference only, made once from a trained network, as
 // freeze (freeze.hpp) is; freezing first folds each BatchNorm into its Dense, so that to_bf16
 // rounds its scale once, with the weights.
@@ -40,6 +42,9 @@ using panels_t = inference_t<detail::PanelWeights<float>, L>;
 /// L with each Dense<In, Out, float> a Bf16Dense<In, Out>.
 template <class L>
 using bf16_t = inference_t<detail::Bf16Weights, L>;
+/// L with each Dense<In, Out, float> a Bf16DotDense<In, Out>.
+template <class L>
+using bf16_dot_t = inference_t<detail::Bf16DotWeights, L>;
 
 /// A Dense in float: an InferenceDense.
 template <class Weights, std::size_t In, std::size_t Out>
@@ -119,7 +124,7 @@ void inference_into(const L& src, D& dst) {
 template <class Weights, class Net>
 inference_t<Weights, Net> to_inference(const Net& net) {
     static_assert(std::is_same_v<typename Net::scalar_type, float>,
-                  "layerwise: to_panels and to_bf16 take a float network (their layers compute in float)");
+                  "layerwise: to_panels, to_bf16 and to_bf16_dot take a float network (their layers sum in float)");
     inference_t<Weights, Net> out;
     detail::inference_into(net, out);
     forget_inputs(out);  // the copied layers must not point at the inputs of net's last forward
@@ -138,6 +143,13 @@ panels_t<Net> to_panels(const Net& net) {
 template <class Net>
 bf16_t<Net> to_bf16(const Net& net) {
     return to_inference<detail::Bf16Weights>(net);
+}
+
+/// net for inference with every Dense's weights in bfloat16 and its inputs rounded to bfloat16
+/// as they come (bf16_dot.hpp): a new network of type bf16_dot_t<Net>.
+template <class Net>
+bf16_dot_t<Net> to_bf16_dot(const Net& net) {
+    return to_inference<detail::Bf16DotWeights>(net);
 }
 
 }  // namespace layerwise
