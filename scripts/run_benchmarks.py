@@ -134,7 +134,8 @@ SMALL_BATCH_SECTION = "## Small-batch inference against its floor (1 thread)"
 
 def small_batch_floor(bench, bench_infer, rounds, command):
     """Batches 1 to 8 of the 25-layer BatchNorm MLP, frozen, in float32 (W as the Dense keeps it,
-    and in the panel order) and with bf16 weights,
+    and in the panel order), with bf16 weights, and with bf16 weights and inputs (bf16-dot: its
+    dispatched kernel, and its portable kernel forced by LAYERWISE_BF16_DOT=portable),
     against their floor: the larger of the time to read every weight once (bench_infer's own
     read, of that network's bytes) and the time of the call's flops at the GEMM-only rate
     of batch 128 (bench_train --gemm-only, 1 thread), all measured in the same rounds.
@@ -142,16 +143,20 @@ def small_batch_floor(bench, bench_infer, rounds, command):
     batches = range(1, 9)
     variants = {"GEMM only, batch 128": [bench, "--config", "bn", "--depth", "25", "--batch", "128", "--steps", "300",
                                          "--threads", "1", "--gemm-only"]}
-    kinds = {"float32": ["--precision", "float32"], "float32 panels": ["--panels"], "bf16": ["--precision", "bf16"]}
+    kinds = {"float32": ["--precision", "float32"], "float32 panels": ["--panels"], "bf16": ["--precision", "bf16"],
+             "bf16-dot": ["--precision", "bf16-dot"], "bf16-dot portable": ["--precision", "bf16-dot"]}
+    portable = dict(os.environ, LAYERWISE_BF16_DOT="portable")
+    envs = {}
     for b in batches:
         for kind, args in kinds.items():
             variants[f"{kind}, batch {b}"] = [bench_infer, "--config", "bn", "--depth", "25", "--batch", str(b), *args]
+            envs[f"{kind}, batch {b}"] = portable if kind == "bf16-dot portable" else None
     outputs = {}
     results = {k: [] for k in variants}
     reads = {k: [] for k in variants}
     for r in range(rounds):
         for name, cmd in variants.items():
-            out = run(cmd)
+            out = run(cmd, env=envs.get(name))
             outputs[name] = out
             if name.startswith("GEMM"):
                 results[name].append(samples(out))
@@ -162,6 +167,8 @@ def small_batch_floor(bench, bench_infer, rounds, command):
     med = {k: statistics.median(v) for k, v in results.items()}
     rate = med["GEMM only, batch 128"] * GEMM_FLOPS_PER_SAMPLE  # flop/s
     core = field(outputs["GEMM only, batch 128"], "blas_core")
+    dot_kernel = field(outputs["bf16-dot, batch 1"], "bf16_dot_kernel")
+    portable_kernel = field(outputs["bf16-dot portable, batch 1"], "bf16_dot_kernel")
     cpu, commit = cpu_model(), commit_id()
     L = [SMALL_BATCH_SECTION, "",
          f"`{command}` on {datetime.date.today()}, commit {commit}, {cpu}, OpenBLAS core {core}, "
@@ -169,26 +176,29 @@ def small_batch_floor(bench, bench_infer, rounds, command):
          "The seed's 25-layer BatchNorm MLP, frozen (each BatchNorm folded into its Dense), one call of b rows; "
          "float32 with W as the Dense keeps it (row-major), float32 in the panel order (`bench_infer --panels`: "
          "to_panels, each block of columns stored front to back), and bf16 (`bench_infer --precision bf16`: the Dense "
-         "weights in bfloat16 in their own panel order, computing in float32). "
+         "weights in bfloat16 in their own panel order, computing in float32), and bf16-dot (`bench_infer --precision "
+         "bf16-dot`: to_bf16_dot, the weights and each Dense's inputs in bfloat16, the sums in float32; the kernel "
+         f"that ran: {dot_kernel}; and its {portable_kernel} kernel, with LAYERWISE_BF16_DOT=portable). "
          "A call reads every weight once and does b rows' flops, so its floor is the larger of two times: reading "
          "every weight once (bench_infer's read of that network's own bytes) and its flops "
          f"(2 x {DENSE_WEIGHTS:,} per row) at the GEMM-only rate of batch 128 "
          f"(bench_train --gemm-only, 1 thread: {rate / 1e9:.1f} GFLOP/s here). Microseconds per call, medians over "
          f"{rounds} rounds, all variants in turn in each round.", "",
          "| batch | float32 | read floor | flops floor | float32 / floor | float32 panels | panels / floor "
-         "| bf16 | bf16 read floor | bf16 / floor |",
-         "|---|---|---|---|---|---|---|---|---|---|"]
+         "| bf16 | bf16 read floor | bf16 / floor | bf16-dot | bf16-dot / floor | bf16-dot portable | portable / floor |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     worst = {}
     for b in batches:
         flops_us = 2 * DENSE_WEIGHTS * b / rate * 1e6
         row = [f"| {b} "]
         for kind in kinds:
             name = f"{kind}, batch {b}"
-            # the panel order reads the same bytes as the Dense: one read floor for both
-            read_us = statistics.median(reads[name] + (reads[f"float32, batch {b}"] if kind == "float32 panels" else []))
+            # the panel order reads the same bytes as the Dense, bf16-dot as bf16: one read floor for each pair
+            same_bytes = {"float32 panels": "float32", "bf16-dot": "bf16", "bf16-dot portable": "bf16"}
+            read_us = statistics.median(reads[name] + (reads[f"{same_bytes[kind]}, batch {b}"] if kind in same_bytes else []))
             ratio = med[name] / max(read_us, flops_us)
             worst[kind] = max(worst.get(kind, 0.0), ratio)
-            if kind == "float32 panels":
+            if kind in ("float32 panels", "bf16-dot", "bf16-dot portable"):  # read floor: float32's, bf16's
                 row.append(f"| {med[name]:.1f} us | {ratio:.2f}x ")
             else:
                 row.append(f"| {med[name]:.1f} us | {read_us:.1f} us " + (f"| {flops_us:.1f} us " if kind == "float32" else "")

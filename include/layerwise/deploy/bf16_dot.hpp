@@ -10,9 +10,10 @@
 // Why round x too. bf16.hpp keeps x in float and widens W as it reads it. AVX512-BF16's one
 // arithmetic instruction, VDPBF16PS, multiplies bfloat16 by bfloat16: a float x would have to
 // be split into three bfloat16s (hi + mid + lo), three instructions where bf16.hpp's kernel
-// needs two FMAs, and it measured slower. With x rounded, one instruction does two
-// multiply-adds per float lane, and no instruction widens W (benchmarks/RESULTS.md has both).
-// The price is x's rounding, 2^-9 relative per input, beside W's own.
+// needs two FMAs, and it measured slower (the commit that added this file has the numbers).
+// With x rounded, one instruction does two multiply-adds per float lane, and no instruction
+// widens W (benchmarks/RESULTS.md, the small-batch table, has both kernels beside to_bf16).
+// The price is x's rounding, at most 2^-9 relative per input, beside W's own.
 //
 // What the instruction computes, per float lane k of a 256-bit register (Intel's manual; the
 // same bits on AMD's Zen 4 over 2,000,000 random cases):
