@@ -113,6 +113,18 @@ TEST_CASE("bf16_dot_rows_times: the portable kernel is the formula, the avx512bf
     }
 }
 
+TEST_CASE("LAYERWISE_BF16_DOT takes portable or nothing, and names any other value") {
+    CHECK(detail::bf16_dot_kernel_for(nullptr, true) == Bf16DotKernel::avx512bf16);
+    CHECK(detail::bf16_dot_kernel_for("", true) == Bf16DotKernel::avx512bf16);
+    CHECK(detail::bf16_dot_kernel_for(nullptr, false) == Bf16DotKernel::portable);
+    CHECK(detail::bf16_dot_kernel_for("portable", true) == Bf16DotKernel::portable);
+    CHECK_THROWS_WITH_AS(detail::bf16_dot_kernel_for("protable", true),
+                         "layerwise: LAYERWISE_BF16_DOT=protable: the one value it takes is portable (unset: AVX512-BF16 "
+                         "where the CPU has it)",
+                         std::invalid_argument);
+    CHECK_THROWS_AS(detail::bf16_dot_kernel_for("avx512bf16", false), std::invalid_argument);
+}
+
 TEST_CASE("the bf16-dot order puts every weight in its own place, with zero padding") {
     std::vector<int> hits(bf16_dot_size<37, 29>, 0);
     for (std::size_t i = 0; i < 37; ++i)

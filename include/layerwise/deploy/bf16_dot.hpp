@@ -42,6 +42,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -103,15 +104,26 @@ inline bool cpu_has_avx512bf16() {
 #endif
 }
 
+namespace detail {
+/// The kernel for LAYERWISE_BF16_DOT's value `forced` (null or empty: unset) on a CPU that has
+/// AVX512-BF16 or not (bf16_dot_kernel). Any value but "portable" is a mistake, and refused.
+inline Bf16DotKernel bf16_dot_kernel_for(const char* forced, bool has_avx512bf16) {
+    if (forced != nullptr && *forced != '\0') {
+        if (std::string_view(forced) != "portable")
+            throw std::invalid_argument(std::string("layerwise: LAYERWISE_BF16_DOT=") + forced +
+                                        ": the one value it takes is portable (unset: AVX512-BF16 where the CPU has it)");
+        return Bf16DotKernel::portable;
+    }
+    return has_avx512bf16 ? Bf16DotKernel::avx512bf16 : Bf16DotKernel::portable;
+}
+}  // namespace detail
+
 /// The kernel that bf16_dot_rows_times runs: avx512bf16 where the CPU has it, unless the
 /// environment variable LAYERWISE_BF16_DOT is "portable" (to compare the two, or to run the
-/// code every CPU runs); portable otherwise. Read once.
+/// code every CPU runs); portable otherwise. Read once; any other value of the variable
+/// throws std::invalid_argument, naming it.
 inline Bf16DotKernel bf16_dot_kernel() {
-    static const Bf16DotKernel chosen = [] {
-        const char* forced = std::getenv("LAYERWISE_BF16_DOT");
-        if (forced != nullptr && std::string_view(forced) == "portable") return Bf16DotKernel::portable;
-        return cpu_has_avx512bf16() ? Bf16DotKernel::avx512bf16 : Bf16DotKernel::portable;
-    }();
+    static const Bf16DotKernel chosen = detail::bf16_dot_kernel_for(std::getenv("LAYERWISE_BF16_DOT"), cpu_has_avx512bf16());
     return chosen;
 }
 
