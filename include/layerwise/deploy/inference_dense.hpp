@@ -6,13 +6,14 @@
 //                                             bfloat16; x, b, y and the sums in float (but
 //                                             for Bf16DotDense, which rounds x to bfloat16)
 //
-// What to_panels, to_bf16 and to_bf16_dot (to_inference.hpp) put in place of each Dense of a trained,
-// frozen network. A Dense keeps W row-major, which its training and BLAS need; a batch of a
-// few rows reads it fastest in the panel order (small_gemm.hpp), each block's columns front
-// to back, and in bfloat16 in half the bytes. The layer computes the Dense's y = x W + b, for
-// any number of rows, with its policy's kernel (Stored::times), in passes of a few rows that each read W
-// once. It has no backward and no trainable parameters: training happens on the float
-// network, and this one is made from it for deployment. Train mode or backward throws.
+// What to_panels, to_bf16 and to_bf16_dot (to_inference.hpp) put in place of each Dense of a
+// trained, frozen network. A Dense keeps W row-major, which its training and BLAS need; a
+// batch of a few rows reads it fastest in the panel order (small_gemm.hpp), each block's
+// columns front to back, and in bfloat16 in half the bytes. The layer computes the Dense's
+// y = x W + b, for any number of rows, with its policy's kernel (stored_weights::times), in
+// passes of a few rows that each read W once. It has no backward and no trainable parameters:
+// training happens on the float network, and this one is made from it for deployment. Train
+// mode or backward throws.
 //
 //   PanelDense<In, Out>     W in float, in the panel order: the Dense's own bits for whole panels
 //   Bf16Dense<In, Out>      W rounded to bfloat16, in the bfloat16 kernel order (bf16.hpp)
