@@ -102,25 +102,3 @@ TEST_CASE("steady-state steps through LayerNorm, GELU, SELU, ELU, LeakyReLU, dro
     for (int s = 0; s < 5; ++s) net->forward(x, Mode::inference);
     CHECK(allocation_counter::count.load() - before == 0);
 }
-
-TEST_CASE("the deployment forms' inference steps allocate nothing: to_panels, to_bf16, to_bf16_dot") {
-    auto net = std::make_unique<seed::BnMlp<10>>();
-    init(*net, 1);
-    auto frozen = std::make_unique<frozen_t<seed::BnMlp<10>>>(freeze(*net));
-    auto check = [](auto& deployed) {
-        for (std::size_t rows : {1u, 4u, 32u}) {
-            CAPTURE(rows);
-            const Matrix<float> x = layerwise::testing::random_matrix<float>(rows, 784, 4, 0, 1);
-            deployed.forward(x, Mode::inference);
-            const std::size_t before = allocation_counter::count.load();
-            for (int s = 0; s < 5; ++s) deployed.forward(x, Mode::inference);
-            CHECK(allocation_counter::count.load() - before == 0);
-        }
-    };
-    auto panels = std::make_unique<panels_t<frozen_t<seed::BnMlp<10>>>>(to_panels(*frozen));
-    auto small = std::make_unique<bf16_t<frozen_t<seed::BnMlp<10>>>>(to_bf16(*frozen));
-    auto dot = std::make_unique<bf16_dot_t<frozen_t<seed::BnMlp<10>>>>(to_bf16_dot(*frozen));
-    check(*panels);
-    check(*small);
-    check(*dot);
-}
