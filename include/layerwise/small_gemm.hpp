@@ -13,8 +13,9 @@
 //
 // Register budget (the target's vector_registers R): Rows x P accumulators, P packs of W and
 // one broadcast x_ri, so Rows x P + P + 1 <= R. The FMA's latency needs about 8 independent
-// sums to keep both FMA units busy, so P is the largest that fits, rounded down to a divisor of
-// the column packs where one is near (no narrow, slow last block). A pass takes up to
+// sums to keep both FMA units busy, so P is the largest that fits. Where that would leave a last
+// block less than half as wide as the others (a narrow, slow block), P is rounded down to a
+// divisor of the column packs where one is near, so that every block is full. A pass takes up to
 // pass_rows rows (6 with R = 16: 12 accumulators in 2 packs), and a larger batch takes two
 // passes; the second finds W in cache.
 //
@@ -33,6 +34,8 @@
 // The panel order (panel_position) is for weights kept for inference only. A block walks down
 // its columns of W; row-major, that is a short run of bytes every Out columns, a stride the
 // hardware prefetchers follow poorly from L3, so reading W takes longer than its bytes need.
+// Where a block is narrower than W's rows, the row-major policy therefore asks for the row
+// prefetch_rows ahead of the one it reads (a prefetch changes no result, only when W arrives).
 // In the panel order W is cut into panels of panel_packs packs of columns, each stored whole,
 // row after row (with AVX2 a panel's row is 16 floats, one 64-byte cache line), so a block
 // reads each of its panels front to back. The sums are those of the row-major kernel, in the
@@ -97,18 +100,30 @@ inline constexpr std::size_t pass_rows = std::min(few_rows_max, (vector_register
 /// of this file).
 constexpr std::size_t block_packs(std::size_t rows, std::size_t packs, std::size_t group) {
     const std::size_t weight_registers = rows > 1 ? 1 : 0;  // one row uses each pack once: no register for it
-    const std::size_t fit = std::clamp<std::size_t>((vector_registers - 1) / (rows + weight_registers) / group, 1,
-                                                    std::max<std::size_t>(packs / group, 1));
+    const std::size_t groups = std::max<std::size_t>(packs / group, 1);
+    const std::size_t fit = std::clamp<std::size_t>((vector_registers - 1) / (rows + weight_registers) / group, 1, groups);
+    const std::size_t last = groups % fit;  // the last block's groups, 0 where it is full
+    if (last == 0 || 2 * last >= fit) return fit * group;
     for (std::size_t d = fit; 2 * d > fit; --d)
-        if ((packs / group) % d == 0) return d * group;  // a divisor near the fit: every block full
+        if (groups % d == 0) return d * group;  // a divisor near the fit: every block full
     return fit * group;
 }
+
+/// How far ahead a block that reads a strided W asks for its rows (the top of this file): far
+/// enough that a row arrives from L3 before its FMAs, near enough that it is still in L1 then.
+inline constexpr std::size_t prefetch_rows = 4;
 
 /// W row-major, as a Dense keeps it: one load per pack.
 template <class T>
 struct PlainWeights {
     using stored = T;                        ///< the type of W's elements
     static constexpr std::size_t group = 1;  ///< packs per load
+    /// Asks for row i of W in columns [j, j + n), one request per 64-byte cache line: a block
+    /// narrower than W reads a run of each row every Out columns (the top of this file).
+    template <std::size_t In, std::size_t Out>
+    static void prefetch(const T* W, std::size_t i, std::size_t j, std::size_t n) {
+        for (std::size_t q = 0; q < n; q += 64 / sizeof(T)) __builtin_prefetch(W + i * Out + j + q);
+    }
     /// Packs v[0] .. v[group - 1] of row i of W, from column j (a multiple of group packs).
     template <std::size_t In, std::size_t Out, class V>
     static void load_group(const T* W, std::size_t i, std::size_t j, V* v) {
@@ -163,6 +178,8 @@ void few_rows_block(const T* __restrict x, const typename Weights::stored* __res
     for (std::size_t r = 0; r < Rows; ++r)
         for (std::size_t p = 0; p < P; ++p) acc[r][p] = V{};
     for (std::size_t i = 0; i < In; ++i) {  // acc_r += x_ri W_i, for the block's columns of row i of W
+        if constexpr (requires { Weights::template prefetch<In, Out>(W, i, j0, P * w); })
+            if (P * w < Out && i + prefetch_rows < In) Weights::template prefetch<In, Out>(W, i + prefetch_rows, j0, P * w);
         V wi[P];  // wi: (P packs) row i of W in the block's columns
         if constexpr (Grouped)
             for (std::size_t p = 0; p < P; p += Weights::group)
