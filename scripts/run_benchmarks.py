@@ -56,8 +56,12 @@ def cpu_model():
 
 
 def commit_id():
-    """The short id of the commit measured."""
-    return run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]).strip()
+    """The short id of the commit measured, with "+changes" where tracked files other than
+    RESULTS.md (which this script writes) differ from it: then the commit is not what ran."""
+    head = run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]).strip()
+    changed = run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no", "--", ".",
+                   ":(exclude)benchmarks/RESULTS.md"]).strip()
+    return head + ("+changes" if changed else "")
 
 
 def alternate(variants, rounds, parse, label):
