@@ -335,12 +335,10 @@ def main():
                          f"| the study program (6 configs x depths 10..50 = 54 network types, -O3, {os.cpu_count()} cores, no ccache) | {study_compile:.1f} s |"]
 
     cpu, commit = cpu_model(), commit_id()
-    dirty = " (with uncommitted changes)" if run(["git", "-C", ROOT, "status", "--porcelain"]).strip() else ""
     core = field(outputs["layerwise, 1 thread"], "blas_core")
-    torch_version = field(outputs["PyTorch, 1 thread"], "pytorch")
     env_core = os.environ.get("OPENBLAS_CORETYPE", "not set")
     L = ["# Benchmark results", "",
-         f"Written by `scripts/run_benchmarks.py` on {datetime.date.today()}, commit {commit}{dirty}.",
+         f"Written by `scripts/run_benchmarks.py` on {datetime.date.today()}, commit {commit}.",
          f"CPU: {cpu}, {os.cpu_count()} cores. OpenBLAS core used by layerwise: {core} "
          f"(OPENBLAS_CORETYPE {env_core}; PyTorch loads the same libopenblas). "
          f"PyTorch: Debian's python3-torch, {outputs['PyTorch, 1 thread'].split()[1]}.", "",
