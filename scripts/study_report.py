@@ -1547,10 +1547,15 @@ def main(argv=None):
     lines += remedy_section(runs, remedy_figs)
     lines += propagation_section(runs, [s for s in settings if is_init_setting(s)] or [main_setting], propagation_fig)
     lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figs[1:]] + [""]
+    epoch_hours = sum(float(h["seconds"]) for r in runs for h in r["history"] if h.get("seconds")) / 3600
     lines += ["## Reproducing", "",
-              "`bash scripts/full_study.sh` runs the study behind `docs/study/` (20 epochs, seeds 1-3, both presets "
-              "and every switch at depths 25-40; finished runs are skipped on a rerun) and regenerates this folder "
-              "with `scripts/study_report.py`.", ""]
+              f"These {len(runs)} runs took {epoch_hours:.1f} hours of epoch time, summed over the runs (`seconds` "
+              "in each `history.csv`; the time to train and evaluate, not to start a process or write files).", "",
+              "`bash scripts/full_study.sh` runs the study behind `docs/study/`: 15 seeds in the cells at the edge "
+              "of collapse, every remedy at depths 10-50 over 3 seeds and 15 at its own edge, the step sizes, and "
+              "the seed's grid under both numerics presets with one switch at a time. Finished runs are skipped on "
+              "a rerun (`--plan` lists what is left and its cost), and it regenerates this folder with "
+              "`scripts/study_report.py`.", ""]
     with open(os.path.join(out, "REPORT.md.tmp"), "w") as f:
         f.write("\n".join(lines))
     os.replace(os.path.join(out, "REPORT.md.tmp"), os.path.join(out, "REPORT.md"))
