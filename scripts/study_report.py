@@ -1121,45 +1121,86 @@ def collapse_section(runs, settings, fig):
     return lines + [summary, ""]
 
 
+# The collapse figure's panels, grouped as the remedies are: (title, [(label, config, setting)]).
+COLLAPSE_PANELS = [
+    ("the seed's networks", [(LABELS[c], c, "tf2") for c in ("bn", "plain", "skip")]),
+    ("other architectures", [("none (Glorot)", "plain", "tf2"), ("SELU + LeCun", "selu", "tf2"),
+                             ("LayerNorm", "layernorm", "tf2"), ("ReZero", "rezero", "tf2")]),
+    ("initialisers on Dense+ReLU", [("none (Glorot)", "plain", "tf2"), ("He-uniform", "plain", "he_uniform"),
+                                    ("orthogonal", "plain", "orthogonal"),
+                                    ("orthogonal, gain √2", "plain", "orthogonal+gain1.41421")]),
+    ("the steps of Dense+BN+ReLU", [("BatchNorm", "bn", "tf2"), ("BN + clipping (norm 1)", "bn", "clip1"),
+                                    ("BN + AdamW", "bn", "adamw")]),
+]
+
+
 def figure_collapse(runs, settings, out):
-    """P(collapse) against depth per config: one panel per setting and run length that has a cell of
-    EDGE_CELL_RUNS runs or more (tf2 always, when it has runs), k/n with Wilson error bars, n beside
-    each point."""
-    cells = collapse_cells(runs, settings)
+    """P(collapse) against depth, at the run length most runs have: k/n per cell as a line (a filled
+    dot where the cell has EDGE_CELL_RUNS runs or more, hollow where fewer), and the Wilson 95%
+    interval of the cells with EDGE_CELL_RUNS runs or more as a band. Panels as COLLAPSE_PANELS, each shown where it has a cell beside its first curve's,
+    then one per other setting that has a cell of EDGE_CELL_RUNS runs or more."""
+    epochs = most_common_epochs(runs)
+    cells = [x for x in collapse_cells(runs, settings) if x[3] == epochs]
     if not cells:
         return None
-    panels = sorted({(x[0], x[3]) for x in cells if x[0] == "tf2" or len(x[4]) >= EDGE_CELL_RUNS},
-                    key=lambda p: (settings.index(p[0]), p[1])) or [(cells[0][0], cells[0][3])]
-    fig, axes = plt.subplots(1, len(panels), figsize=(7.5 * len(panels), 4.6), squeeze=False, sharey=True)
-    for ax, (setting, epochs) in zip(axes[0], panels):
-        mine = [x for x in cells if x[0] == setting and x[3] == epochs]
-        configs = [c for c in CONFIGS if any(x[1] == c for x in mine)]
-        for j, c in enumerate(configs):
-            pts = [(d, sum(collapsed(r) for r in rs), len(rs)) for _, cc, d, _, rs in mine if cc == c]
-            off = (j - (len(configs) - 1) / 2) * 0.55  # configs side by side at each depth
+    points = defaultdict(list)  # {(config, setting): [(depth, k, n)]}
+    for setting, c, d, _, rs in cells:
+        points[(c, setting)].append((d, sum(collapsed(r) for r in rs), len(rs)))
+    panels = []
+    for title, curves in COLLAPSE_PANELS:
+        have = [x for x in curves if (x[1], x[2]) in points]
+        if len(have) > 1 or (have and title == COLLAPSE_PANELS[0][0]):
+            panels.append((title, have))
+    shown = {(c, st) for _, curves in panels for _, c, st in curves}
+    for setting in settings:  # settings no panel shows, where they have a cell at the edge
+        mine = [(LABELS[c], c, setting) for c in CONFIGS
+                if (c, setting) in points and (c, setting) not in shown]
+        if any(n >= EDGE_CELL_RUNS for _, c, st in mine for _, _, n in points[(c, st)]):
+            panels.append((setting, mine))
+    if not panels:
+        return None
+    cols = min(2, len(panels))
+    rows = (len(panels) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(6.6 * cols, 3.9 * rows + 0.6), squeeze=False, sharey=True)
+    for ax, (title, curves) in zip(axes.flat, panels):
+        for j, (label, c, setting) in enumerate(curves):
+            pts = sorted(points[(c, setting)])
+            color = COLORS[c] if title in (COLLAPSE_PANELS[0][0], setting) else REMEDY_COLORS.get(label, COLORS[c])
+            off = (j - (len(curves) - 1) / 2) * 0.4  # curves side by side at each depth
             xs = [d + off for d, _, _ in pts]
-            ps = [k / n for _, k, n in pts]
             bounds = [wilson(k, n) for _, k, n in pts]
-            ax.errorbar(xs, ps, yerr=[[max(0.0, p - lo) for p, (lo, _) in zip(ps, bounds)],
-                                      [max(0.0, hi - p) for p, (_, hi) in zip(ps, bounds)]],
-                        fmt="o-", ms=4, lw=1, elinewidth=0.8, capsize=2, color=COLORS[c], label=LABELS[c])
-            for x, (_, hi), (_, _, n) in zip(xs, bounds, pts):
-                ax.annotate(f"{n}", (x, hi), textcoords="offset points", xytext=(0, 1.5), ha="center",
-                            va="bottom", fontsize=6, color=COLORS[c])
-        ax.set_title(f"{setting}, {epochs_text(epochs)}", fontsize=10)
+            edge = [n >= EDGE_CELL_RUNS for _, _, n in pts]
+            # the interval where a cell has the seeds for it: a band over neighbouring such cells, a bar
+            # on a lone one (with 3 seeds it would span about 0-0.56 and hide the rest)
+            i = 0
+            while i < len(pts):
+                j = i
+                while j < len(pts) and edge[j]:
+                    j += 1
+                if j - i > 1:
+                    ax.fill_between(xs[i:j], [lo for lo, _ in bounds[i:j]], [hi for _, hi in bounds[i:j]],
+                                    color=color, alpha=0.15, lw=0)
+                elif j - i == 1:
+                    lo, hi = bounds[i]
+                    ax.plot([xs[i], xs[i]], [lo, hi], color=color, alpha=0.5, lw=3, solid_capstyle="butt")
+                i = max(j, i + 1)
+            ax.plot(xs, [k / n for _, k, n in pts], "-", lw=1.2, color=color, label=label)
+            for filled in (True, False):
+                sel = [i for i, e in enumerate(edge) if e == filled]
+                ax.scatter([xs[i] for i in sel], [pts[i][1] / pts[i][2] for i in sel], s=22 if filled else 16,
+                           color=color, facecolors=color if filled else "white", zorder=3, lw=1)
+        ax.set_title(title, fontsize=10)
         ax.set_xlabel("depth (layers)")
-        ax.set_ylim(-0.03, 1.1)
+        ax.set_ylim(-0.03, 1.03)
         ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel(f"P(collapse): final val_accuracy < {COLLAPSE} or diverged")
-    legend = {}
-    for ax in axes[0]:
-        for handle, label in zip(*ax.get_legend_handles_labels()):
-            legend.setdefault(label, handle)
-    fig.legend(list(legend.values()), list(legend.keys()), fontsize=8, loc="lower center",
-               ncol=min(3, len(legend)), bbox_to_anchor=(0.5, -0.01))
-    fig.suptitle("How likely is a collapse? Dots: k/n collapsed; bars: Wilson 95% interval; the small number "
-                 "above each bar: n runs", fontsize=10)
-    fig.subplots_adjust(bottom=0.24 if len(legend) > 3 else 0.18)
+        ax.legend(fontsize=7, loc="upper left")
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(f"P(collapse): val_accuracy < {COLLAPSE}")
+    fig.suptitle(f"How likely is a collapse ({epochs_text(epochs)})? Line: k/n runs collapsed, filled dot where "
+                 f"n ≥ {EDGE_CELL_RUNS} seeds, hollow where fewer;\nband (bar on a lone cell): Wilson 95% interval, drawn only where n ≥ {EDGE_CELL_RUNS}", fontsize=10)
+    fig.tight_layout()
     return save(fig, out, "collapse_probability")
 
 
@@ -1264,7 +1305,7 @@ def step_size_section(runs):
 REMEDY_COLORS = {"none (Glorot)": "black", "He-uniform": "tab:orange", "orthogonal": "tab:olive",
                  "orthogonal, gain √2": "tab:cyan", "SELU + LeCun": "tab:red", "LayerNorm": "tab:purple",
                  "ReZero": "tab:brown", "BatchNorm": "tab:blue", "BN + skip": "tab:green",
-                 "clipping (norm 1)": "tab:pink", "AdamW": "tab:gray"}
+                 "BN + clipping (norm 1)": "tab:pink", "BN + AdamW": "tab:gray"}
 
 
 def remedy_cells(runs):
@@ -1293,12 +1334,17 @@ def deepest_first_seed(cell):
 
 
 def figure_remedies_accuracy(remedies, epochs, out):
-    """Final val_accuracy against depth: left the remedies on a plain ReLU stack (initialisers,
-    clipping, optimizer), right those that change the architecture; the Glorot net in both."""
-    groups = [("initialiser, clipping or optimizer on Dense+ReLU", [x for x in remedies if x[1] == "plain"]),
-              ("architecture", [x for x in remedies if x[1] != "plain" or x[0] == "none (Glorot)"])]
-    groups = [g for g in groups if g[1]]
-    fig, axes = plt.subplots(1, len(groups), figsize=(6.4 * len(groups), 4.4), squeeze=False, sharey=True)
+    """Final val_accuracy against depth in three panels: the initialisers of a plain ReLU stack, the
+    architectures (with the Glorot net for reference), and the steps of the BatchNorm net (clipping,
+    AdamW, beside BatchNorm alone)."""
+    groups = [("initialisers on Dense+ReLU", [x for x in remedies if x[1] == "plain"]),
+              ("architectures", [x for x in remedies
+                                 if (x[1] != "plain" and x[2] == "tf2") or x[0] == "none (Glorot)"]),
+              ("the steps of Dense+BN+ReLU", [x for x in remedies if x[1] == "bn"])]
+    groups = [g for g in groups if len(g[1]) > 1]
+    if not groups:
+        return None
+    fig, axes = plt.subplots(1, len(groups), figsize=(5.2 * len(groups), 4.4), squeeze=False, sharey=True)
     rng = np.random.default_rng(2)  # horizontal jitter of the dots only
     for ax, (title, items) in zip(axes[0], groups):
         for name, config, setting, cell in items:
@@ -1547,10 +1593,15 @@ def main(argv=None):
     lines += remedy_section(runs, remedy_figs)
     lines += propagation_section(runs, [s for s in settings if is_init_setting(s)] or [main_setting], propagation_fig)
     lines += ["## Figures", ""] + [f"![{f}]({f})" for f in figs[1:]] + [""]
-    epoch_hours = sum(float(h["seconds"]) for r in runs for h in r["history"] if h.get("seconds")) / 3600
+    phases = [r["meta"].get("seconds") for r in runs]
+    if all(isinstance(x, dict) for x in phases):  # each run's time by phase, in its run.json
+        hours = sum(sum(x.values()) for x in phases) / 3600
+        timed = "each `run.json`'s `seconds`: training, evaluation, probes, statistics and files"
+    else:  # run folders from before the phases were kept: the epochs' time only
+        hours = sum(float(h["seconds"]) for r in runs for h in r["history"] if h.get("seconds")) / 3600
+        timed = "`seconds` in each `history.csv`, the epochs' time only"
     lines += ["## Reproducing", "",
-              f"These {len(runs)} runs took {epoch_hours:.1f} hours of epoch time, summed over the runs (`seconds` "
-              "in each `history.csv`; the time to train and evaluate, not to start a process or write files).", "",
+              f"These {len(runs)} runs took {hours:.1f} hours, summed over the runs ({timed}), each on one core.", "",
               "`bash scripts/full_study.sh` runs the study behind `docs/study/`: 15 seeds in the cells at the edge "
               "of collapse, every remedy at depths 10-50 over 3 seeds and 15 at its own edge, the step sizes, and "
               "the seed's grid under both numerics presets with one switch at a time. Finished runs are skipped on "
