@@ -18,5 +18,5 @@ out=${OUT:-study}
 echo
 echo "Done. Report: $out/REPORT.md, figures: $out/*.png, runs: $out/<config>-d<depth>-s<seed>/"
 echo "The full study behind docs/study/ (20 epochs, 762 runs: the remedies, 15 seeds at the collapse edges, three"
-echo "learning rates, both presets and one switch at a time; about 16 hours on 2 cores, resumable, and"
+echo "learning rates, both presets and one switch at a time; about 18 hours on 2 cores, resumable, and"
 echo "--plan prints the cost first; it writes docs/study/): bash scripts/full_study.sh"
