@@ -501,13 +501,18 @@ def figure_histograms(runs, setting, out):
         for j, epoch in enumerate([0, final]):
             ks = [x for x in rows if x["source"] == "probe" and int(x["epoch"]) == epoch and x["kind"] == "kernel"]
             ks.sort(key=lambda x: int(x["layer_index"]))
-            m = np.array([[float(x[f"h{b:02d}"]) for b in range(30)] for x in ks])
-            frac = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
+            # the exactly zero gradients (a dead ReLU's weights, a ReZero block's at α = 0) as a column
+            # of their own left of the bins, which count only the nonzero ones: each row sums to 1
+            m = np.array([[float(x["zeros"])] + [float(x[f"h{b:02d}"]) for b in range(30)] for x in ks])
+            frac = m / np.maximum(np.array([[float(x["n"])] for x in ks]), 1)
             ax = axes[i][j]
-            im = ax.imshow(frac, aspect="auto", origin="lower", cmap="magma",
-                           extent=[-12.5, 2.5, -0.5, len(ks) - 0.5])
+            im = ax.imshow(frac, aspect="auto", origin="lower", cmap="magma", vmin=0,
+                           extent=[-13.0, 2.5, -0.5, len(ks) - 0.5])
+            ax.axvline(-12.5, color="white", lw=0.6)
+            ax.set_xticks([-12.75, -10, -8, -6, -4, -2, 0, 2], ["=0", "-10", "-8", "-6", "-4", "-2", "0", "2"])
             ax.set_title(f"{LABELS[c]}, depth {r['meta']['depth']}, epoch {epoch}", fontsize=9)
-            ax.set_xlabel("log10 |dL/dW|  (half-decade bins; outer bins: <1e-12, ≥1e2)", fontsize=8)
+            ax.set_xlabel("log10 |dL/dW|  (half-decade bins; left column '=0': exactly 0; outer bins: <1e-12, ≥1e2)",
+                          fontsize=8)
             ax.set_ylabel("dense layer (input at bottom)")
             fig.colorbar(im, ax=ax, fraction=0.04, label="fraction of weights")
     fig.suptitle(f"Distribution of kernel gradients per layer ({setting}; TensorBoard's histogram view as a heat map)",
