@@ -29,6 +29,7 @@ A section whose runs are missing says which.
 import argparse
 import csv
 import functools
+import itertools
 import json
 import math
 import os
@@ -1126,24 +1127,24 @@ def collapse_section(runs, settings, fig):
     return lines + [summary, ""]
 
 
-# The collapse figure's panels, grouped as the remedies are: (title, [(label, config, setting)]).
+# The collapse figure's panels, grouped as the remedies are: (title, [(label, config, setting)]), the
+# remedies' (config, setting) taken from REMEDIES by name.
+_REMEDY = {name: (name, config, setting) for name, config, setting in REMEDIES}
 COLLAPSE_PANELS = [
     ("the seed's networks", [(LABELS[c], c, "tf2") for c in ("bn", "plain", "skip")]),
-    ("other architectures", [("none (Glorot)", "plain", "tf2"), ("SELU + LeCun", "selu", "tf2"),
-                             ("LayerNorm", "layernorm", "tf2"), ("ReZero", "rezero", "tf2")]),
-    ("initialisers on Dense+ReLU", [("none (Glorot)", "plain", "tf2"), ("He-uniform", "plain", "he_uniform"),
-                                    ("orthogonal", "plain", "orthogonal"),
-                                    ("orthogonal, gain √2", "plain", "orthogonal+gain1.41421")]),
-    ("the steps of Dense+BN+ReLU", [("BatchNorm", "bn", "tf2"), ("BN + clipping (norm 1)", "bn", "clip1"),
-                                    ("BN + AdamW", "bn", "adamw")]),
+    ("other architectures", [_REMEDY[n] for n in ("none (Glorot)", "SELU + LeCun", "LayerNorm", "ReZero")]),
+    ("initialisers on Dense+ReLU",
+     [_REMEDY[n] for n in ("none (Glorot)", "He-uniform", "orthogonal", "orthogonal, gain √2")]),
+    ("the steps of Dense+BN+ReLU", [_REMEDY[n] for n in ("BatchNorm", "BN + clipping (norm 1)", "BN + AdamW")]),
 ]
 
 
 def figure_collapse(runs, settings, out):
     """P(collapse) against depth, at the run length most runs have: k/n per cell as a line (a filled
     dot where the cell has EDGE_CELL_RUNS runs or more, hollow where fewer), and the Wilson 95%
-    interval of the cells with EDGE_CELL_RUNS runs or more as a band. Panels as COLLAPSE_PANELS, each shown where it has a cell beside its first curve's,
-    then one per other setting that has a cell of EDGE_CELL_RUNS runs or more."""
+    interval of the cells with EDGE_CELL_RUNS runs or more as a band. Panels as COLLAPSE_PANELS (the
+    first where any of its curves has runs, the others where two do), then one per other setting
+    that has a cell of EDGE_CELL_RUNS runs or more."""
     epochs = most_common_epochs(runs)
     cells = [x for x in collapse_cells(runs, settings) if x[3] == epochs]
     if not cells:
@@ -1170,25 +1171,22 @@ def figure_collapse(runs, settings, out):
     for ax, (title, curves) in zip(axes.flat, panels):
         for j, (label, c, setting) in enumerate(curves):
             pts = sorted(points[(c, setting)])
-            color = COLORS[c] if title in (COLLAPSE_PANELS[0][0], setting) else REMEDY_COLORS.get(label, COLORS[c])
+            color = REMEDY_COLORS.get(label, COLORS[c])  # a config's own colour where the label is LABELS'
             off = (j - (len(curves) - 1) / 2) * 0.4  # curves side by side at each depth
             xs = [d + off for d, _, _ in pts]
             bounds = [wilson(k, n) for _, k, n in pts]
             edge = [n >= EDGE_CELL_RUNS for _, _, n in pts]
             # the interval where a cell has the seeds for it: a band over neighbouring such cells, a bar
             # on a lone one (with 3 seeds it would span about 0-0.56 and hide the rest)
-            i = 0
-            while i < len(pts):
-                j = i
-                while j < len(pts) and edge[j]:
-                    j += 1
-                if j - i > 1:
-                    ax.fill_between(xs[i:j], [lo for lo, _ in bounds[i:j]], [hi for _, hi in bounds[i:j]],
-                                    color=color, alpha=0.15, lw=0)
-                elif j - i == 1:
-                    lo, hi = bounds[i]
-                    ax.plot([xs[i], xs[i]], [lo, hi], color=color, alpha=0.5, lw=3, solid_capstyle="butt")
-                i = max(j, i + 1)
+            for is_edge, run in itertools.groupby(range(len(pts)), key=lambda i: edge[i]):
+                run = list(run)
+                if not is_edge:
+                    continue
+                lows, highs = [bounds[i][0] for i in run], [bounds[i][1] for i in run]
+                if len(run) > 1:
+                    ax.fill_between([xs[i] for i in run], lows, highs, color=color, alpha=0.15, lw=0)
+                else:
+                    ax.plot([xs[run[0]]] * 2, lows + highs, color=color, alpha=0.5, lw=3, solid_capstyle="butt")
             ax.plot(xs, [k / n for _, k, n in pts], "-", lw=1.2, color=color, label=label)
             for filled in (True, False):
                 sel = [i for i, e in enumerate(edge) if e == filled]
@@ -1204,7 +1202,8 @@ def figure_collapse(runs, settings, out):
     for ax in axes[:, 0]:
         ax.set_ylabel(f"P(collapse): val_accuracy < {COLLAPSE}")
     fig.suptitle(f"How likely is a collapse ({epochs_text(epochs)})? Line: k/n runs collapsed, filled dot where "
-                 f"n ≥ {EDGE_CELL_RUNS} seeds, hollow where fewer;\nband (bar on a lone cell): Wilson 95% interval, drawn only where n ≥ {EDGE_CELL_RUNS}", fontsize=10)
+                 f"n ≥ {EDGE_CELL_RUNS} seeds, hollow where fewer;\nband (bar on a lone cell): Wilson 95% interval, "
+                 f"drawn only where n ≥ {EDGE_CELL_RUNS}", fontsize=10)
     fig.tight_layout()
     return save(fig, out, "collapse_probability")
 
